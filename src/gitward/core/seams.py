@@ -1,0 +1,132 @@
+"""The narrow seams between gitward's parts, as typing Protocols.
+
+Sources give a `Snapshot`, renderers turn it into `Document`s for one app,
+providers read, diff, apply and delete resources of their kinds on one target
+through a `Connection`, stores remember. Each has an in-memory fake in
+`gitward.testing`. Optional abilities (`Backupable`) are separate Protocols.
+
+Two departures from the first sketch, because providers of host kinds need
+them: `Provider.read` takes the resources (not only keys) so it knows their
+paths, plus what was recorded at the last apply (`recorded`) so it can skip
+work that a stat shows is unnecessary; and the store's inventory keeps the
+last applied resource of each key, so prunes know what to delete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from gitward.core.manifest import Document
+from gitward.core.model import Change, Health, Key, Plan, Resource, Result, Run
+from gitward.core.system import AppSpec
+
+__all__ = ["AppState", "Backupable", "Described", "Provider", "ProviderFactory", "Renderer", "Snapshot",
+           "Source", "Store"]
+
+
+class Snapshot(Protocol):
+    """Read-only view of the repository at one revision."""
+
+    revision: str
+    subject: str
+
+    def read(self, path: str) -> bytes: ...          # FileNotFoundError if absent
+    def exists(self, path: str) -> bool: ...
+    def is_dir(self, path: str) -> bool: ...
+    def walk(self, path: str) -> Iterator[str]: ...  # files under path, sorted, recursive
+    def tree_id(self, path: str) -> str | None: ...  # None if absent
+
+
+class Source(Protocol):
+    url: str
+
+    def fetch(self, ref: str | None = None) -> Snapshot: ...
+    def changed_paths(self, old: str, new: str) -> set[str]: ...
+
+
+class Renderer(Protocol):
+    def render(self, snapshot: Snapshot, app: AppSpec) -> list[Document]: ...
+
+
+class Provider(Protocol):
+    kinds: frozenset[str]
+
+    def read(self, resources: Collection[Resource],
+             recorded: Mapping[Key, Resource] | None = None) -> dict[Key, Resource]: ...
+    def diff(self, desired: Resource, live: Resource | None) -> Change: ...
+    def apply(self, change: Change) -> Resource: ...
+    def delete(self, live: Resource) -> None: ...
+    def health(self, live: Resource | None) -> Health: ...
+
+
+class ProviderFactory(Protocol):
+    """What an entry point in ``gitward.providers`` names: a provider class."""
+
+    kinds: frozenset[str]
+    spec_models: Mapping[str, type[BaseModel]]
+
+    def __call__(self, connection: Any) -> Provider: ...
+
+    def describe(self, kind: str, spec: BaseModel) -> Described: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Described:
+    """A validated spec as the planner sees it: plain data, the thing it owns on
+    the target (``claim``, e.g. ``fs:/etc/motd``) and its secret fields."""
+
+    spec: dict[str, Any]
+    claim: str | None = None
+    sensitive: frozenset[str] = frozenset()
+
+
+@runtime_checkable
+class Backupable(Protocol):
+    """A provider that can save what it replaces and put it back on prune."""
+
+    def backup(self, live: Resource) -> bytes: ...
+    def restore(self, live: Resource, saved: bytes) -> Resource: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    """What the store knows of an app besides its runs."""
+
+    app: str
+    revision: str | None = None
+    tree_id: str | None = None
+    synced_at: float | None = None
+    outcome: str | None = None
+    health: str | None = None
+    pinned: str | None = None
+    pin_reason: str | None = None
+
+
+class Store(Protocol):
+    def inventory(self, app: str) -> dict[Key, Resource]: ...   # as applied (desired side)
+    def recorded(self, app: str) -> dict[Key, Resource]: ...    # live_after of the last apply
+    def remember(self, app: str, entries: Collection[tuple[Resource, Resource | None]]) -> None:
+        ...  # upsert (desired, live) pairs into the inventory, e.g. for noops
+    def forget(self, app: str, keys: Collection[Key]) -> None: ...
+    def begin(self, app: str, revision: str, plan: Plan, *, trigger: str = "manual",
+              subject: str = "", dry_run: bool = False) -> int: ...
+    def result(self, run: int, result: Result) -> None: ...
+    def finish(self, run: int, outcome: str, health: Health, error: str | None = None) -> None: ...
+    def history(self, app: str, limit: int = 50) -> list[Run]: ...
+    def run(self, run: int) -> Run | None: ...
+    def interrupt_running(self, app: str) -> int: ...
+    def save_backup(self, target: str, claim: str, key: Key, data: bytes) -> None: ...
+    def load_backup(self, target: str, claim: str) -> bytes | None: ...
+    def drop_backup(self, target: str, claim: str) -> None: ...
+    def event(self, app: str | None, kind: str, message: str, *, revision: str | None = None,
+              data: Mapping[str, Any] | None = None) -> None: ...
+    def events(self, app: str | None = None, since: int = 0, limit: int = 100
+               ) -> list[dict[str, Any]]: ...
+    def app_state(self, app: str) -> AppState: ...
+    def apps(self) -> list[AppState]: ...
+    def pin(self, app: str, revision: str | None, reason: str | None = None) -> None: ...
+    def close(self) -> None: ...
