@@ -11,8 +11,19 @@ store records `Result`s and `Run`s.
 from gitward.core.diff import diff_specs, redact
 from gitward.core.errors import GitwardError
 from gitward.core.model import (
-    Action, Change, DiffItem, Health, Key, Origin, Outcome, Plan, RecordedResult, Resource,
-    Result, Run, worst_health,
+    Action,
+    Change,
+    DiffItem,
+    Health,
+    Key,
+    Origin,
+    Outcome,
+    Plan,
+    RecordedResult,
+    Resource,
+    Result,
+    Run,
+    worst_health,
 )
 from gitward.core.order import batches, order_resources
 from gitward.core.plan import check_unique, plan_changes

@@ -1,7 +1,10 @@
 """Structural diff of two specs, with field paths a person can read.
 
->>> diff_specs({"mode": "0644", "users": ["a"]}, {"mode": "0600", "users": ["a", "b"]})
-(DiffItem(op='change', path='spec.mode', old='0600', new='0644'), DiffItem(op='remove', path='spec.users[1]', old='b', new=None))
+>>> for item in diff_specs({"mode": "0644", "users": ["a"]},
+...                        {"mode": "0600", "users": ["a", "b"]}):
+...     print(item)
+DiffItem(op='change', path='spec.mode', old='0600', new='0644')
+DiffItem(op='remove', path='spec.users[1]', old='b', new=None)
 
 `desired` is compared against `live`: `add` is a field only the desired side
 has, `remove` one only live has, `change` one both have with other values.
@@ -31,10 +34,10 @@ def diff_specs(desired: Mapping[str, Any], live: Mapping[str, Any], *, prefix: s
                ignore: Collection[str] = (), sensitive: Collection[str] = ()
                ) -> tuple[DiffItem, ...]:
     items: list[DiffItem] = []
-    for name in sorted(set(desired) | set(live)):
+    for name in _names(desired, live):
         if name in ignore:
             continue
-        path = f"{prefix}.{name}"
+        path = _field_path(prefix, name)
         before = len(items)
         if name not in live:
             items.append(DiffItem("add", path, None, desired[name]))
@@ -54,8 +57,8 @@ def _hide(value: Any) -> Any:
 
 def _diff_value(new: Any, old: Any, path: str, out: list[DiffItem]) -> None:
     if isinstance(new, Mapping) and isinstance(old, Mapping):
-        for name in sorted(set(new) | set(old), key=str):
-            sub = f"{path}.{name}" if _plain(name) else f"{path}[{json.dumps(name)}]"
+        for name in _names(new, old):
+            sub = _field_path(path, name)
             if name not in old:
                 out.append(DiffItem("add", sub, None, new[name]))
             elif name not in new:
@@ -71,7 +74,7 @@ def _diff_value(new: Any, old: Any, path: str, out: list[DiffItem]) -> None:
                 out.append(DiffItem("remove", sub, old[i], None))
             else:
                 _diff_value(new[i], old[i], sub, out)
-    elif new != old or type(new) is not type(old) and not _same_number(new, old):
+    elif new != old or (type(new) is not type(old) and not _same_number(new, old)):
         out.append(DiffItem("change", path, old, new))
 
 
@@ -79,6 +82,16 @@ def _same_number(a: Any, b: Any) -> bool:
     numbers = (int, float)
     return (isinstance(a, numbers) and isinstance(b, numbers)
             and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
+
+
+def _names(new: Mapping[Any, Any], old: Mapping[Any, Any]) -> list[Any]:
+    # YAML keys need not be strings; sort by text, then type, so 1 and "1" keep one order.
+    return sorted(set(new) | set(old), key=lambda name: (str(name), type(name).__name__))
+
+
+def _field_path(parent: str, name: Any) -> str:
+    """``spec.mode``, or ``spec["a.b"]`` when the name would not read as one step."""
+    return f"{parent}.{name}" if _plain(name) else f"{parent}[{json.dumps(name)}]"
 
 
 def _plain(name: Any) -> bool:

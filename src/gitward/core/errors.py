@@ -33,7 +33,7 @@ class ManifestError(GitwardError):
 
     def __init__(self, path: str, message: str, line: int | None = None,
                  field: str | None = None) -> None:
-        self.path, self.line, self.field = path, line, field
+        self.path, self.line, self.field, self.message = path, line, field, message
         where = f"{path}:{line}" if line else path
         what = f"{field}: {message}" if field else message
         super().__init__(f"{where}: {what}")

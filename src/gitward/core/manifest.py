@@ -37,7 +37,7 @@ class Metadata(BaseModel):
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    apiVersion: str = Field(pattern=r"^gitward/v1$")  # noqa: N815 - the manifest's own spelling
+    apiVersion: str = Field(pattern=r"^gitward/v1$")
     kind: str
     metadata: Metadata
     spec: dict[str, Any] = Field(default_factory=dict)

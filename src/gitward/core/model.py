@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 __all__ = [
@@ -50,10 +50,10 @@ class Key:
     @classmethod
     def parse(cls, text: str, default_target: str) -> Key:
         """Read `Kind/name` or `Kind/name@target` (the form used in `depends_on`)."""
-        kind, sep, rest = text.partition("/")
-        if not sep or not kind or not rest:
-            raise ValueError(f"{text!r} is not a resource reference; write Kind/name[@target]")
+        kind, sep, rest = text.strip().partition("/")
         name, at, target = rest.rpartition("@") if "@" in rest else (rest, "", "")
+        if not sep or not kind or not name or (at and not target):
+            raise ValueError(f"{text!r} is not a resource reference; write Kind/name[@target]")
         return cls(kind, target if at else default_target, name)
 
 
@@ -90,7 +90,9 @@ class Resource:
     __hash__ = None  # type: ignore[assignment]  # spec is a dict
 
 
-class Action(str, Enum):
+class Action(Enum):
+    """What to do about one key. (Not a str subclass: `replace` would shadow str.replace.)"""
+
     noop = "noop"
     create = "create"
     update = "update"
@@ -167,7 +169,7 @@ class Result:
     skipped: bool = False
 
 
-class Health(str, Enum):
+class Health(StrEnum):
     """Health of a resource or an app; an app is as healthy as its worst part."""
 
     healthy = "healthy"
@@ -193,7 +195,7 @@ def worst_health(healths: Any) -> Health:
     return max(healths, key=lambda h: h.severity, default=Health.healthy)
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     running = "running"
     succeeded = "succeeded"
     failed = "failed"

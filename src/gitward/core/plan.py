@@ -9,7 +9,9 @@ planner pairs them:
 - desired and live, different     -> update (or replace, as the kind's differ says)
 - desired and live, equal         -> noop
 - in inventory, no longer desired -> delete (prune), if pruning is on and the
-  resource did not opt out; a noop with a reason otherwise
+  resource did not opt out; a noop with a reason otherwise (also when a
+  desired resource now claims the same thing, e.g. a File renamed in Git but
+  still at the same path: deleting the old one would remove the new one's file)
 
 Prune input is inventory minus desired, never a scan of the target, so gitward
 removes only what it created. An empty render with a non-empty inventory is
@@ -21,7 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from gitward.core.errors import ConflictError, DuplicateResourceError, EmptyRenderError
+from gitward.core.errors import (
+    ConflictError,
+    DependencyCycleError,
+    DuplicateResourceError,
+    EmptyRenderError,
+)
 from gitward.core.model import Action, Change, Key, Plan, Resource
 from gitward.core.order import order_resources
 
@@ -72,24 +79,42 @@ def plan_changes(revision: str, desired: Sequence[Resource], live: Mapping[Key, 
     forward: dict[Key, Change] = {}
     for res in order_resources(desired):
         forward[res.key] = differ(res, live.get(res.key))
+    claimed = {(r.key.target, r.claim): r.key for r in desired if r.claim is not None}
     gone = [inventory[k] for k in inventory if k not in wanted]
-    prunes = [_prune_change(res, live.get(res.key), prune) for res in _prune_order(gone)]
+    prunes = [_prune_change(res, live.get(res.key), prune, claimed) for res in _prune_order(gone)]
     return Plan(revision, (*forward.values(), *prunes))
 
 
 def _prune_order(gone: list[Resource]) -> list[Resource]:
-    # Dependencies among pruned resources may point at resources that are no
-    # longer recorded; keep only edges inside the pruned set.
-    keys = {r.key for r in gone}
-    trimmed = [Resource(r.key, r.spec, r.wave, tuple(d for d in r.depends_on if d in keys),
-                        r.prune, r.claim, r.origin, r.sensitive) for r in gone]
+    # The inventory holds each resource as last applied, possibly at different
+    # revisions, so its dependencies may point outside the pruned set, to a
+    # later wave, or (after a partly failed sync) round in a loop. None of that
+    # is the user's to fix any more: keep the edges that make sense and, if
+    # they still loop, fall back to wave, kind and name alone.
     by_key = {r.key: r for r in gone}
-    return [by_key[r.key] for r in reversed(order_resources(trimmed, known=()))]
+
+    def trimmed(keep_edges: bool) -> list[Resource]:
+        return [Resource(r.key, r.spec, r.wave,
+                         tuple(d for d in r.depends_on
+                               if keep_edges and d in by_key and by_key[d].wave <= r.wave),
+                         r.prune, r.claim, r.origin, r.sensitive) for r in gone]
+
+    try:
+        ordered = order_resources(trimmed(keep_edges=True))
+    except DependencyCycleError:
+        ordered = order_resources(trimmed(keep_edges=False))
+    return [by_key[r.key] for r in reversed(ordered)]
 
 
-def _prune_change(recorded: Resource, live: Resource | None, prune: bool) -> Change:
+def _prune_change(recorded: Resource, live: Resource | None, prune: bool,
+                  claimed: Mapping[tuple[str, str], Key]) -> Change:
     if live is None:
         return Change(recorded.key, Action.noop, None, None, reason="already absent")
+    owner = (claimed.get((recorded.key.target, recorded.claim))
+             if recorded.claim is not None else None)
+    if owner is not None:
+        return Change(recorded.key, Action.noop, None, live,
+                      reason=f"no longer in Git; {recorded.claim} is now managed by {owner}")
     if not prune:
         return Change(recorded.key, Action.noop, None, live,
                       reason="no longer in Git; prune is off for this app")

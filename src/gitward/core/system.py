@@ -35,8 +35,8 @@ def parse_duration(value: Any) -> float:
         if not match:
             raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 5m, 1h")
         seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
+    if not 0 <= seconds < float("inf"):
+        raise ValueError("a duration cannot be negative and must be finite")
     return seconds
 
 

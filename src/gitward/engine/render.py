@@ -1,0 +1,134 @@
+"""Rendering apps into desired resources, cached by the Git ids they read.
+
+Cost follows change: an app is rendered again only when the tree id of one of
+its watched paths (its path, overlay base, values files) or the blob id of any
+other file the render read (e.g. a ``source:`` outside the app) changed, or
+its spec in the system map changed. The cache holds the resources themselves,
+so an unchanged app costs one id lookup per file it read and one cache read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from gitward.core.errors import ManifestError
+from gitward.core.model import Resource
+from gitward.core.plan import check_unique
+from gitward.core.seams import Snapshot
+from gitward.core.system import AppSpec, SystemSpec
+
+__all__ = ["render_app", "render_apps"]
+
+CACHE_FORMAT = 1
+
+
+class _ReadLog:
+    """A snapshot wrapper that remembers which paths a renderer looked at."""
+
+    def __init__(self, inner: Snapshot) -> None:
+        self.inner = inner
+        self.revision = inner.revision
+        self.subject = inner.subject
+        self.paths: set[str] = set()
+
+    def read(self, path: str) -> bytes:
+        self.paths.add(path.strip("/"))
+        return self.inner.read(path)
+
+    def exists(self, path: str) -> bool:
+        self.paths.add(path.strip("/"))
+        return self.inner.exists(path)
+
+    def is_dir(self, path: str) -> bool:
+        self.paths.add(path.strip("/"))
+        return self.inner.is_dir(path)
+
+    def walk(self, path: str) -> Iterator[str]:
+        self.paths.add(path.strip("/"))
+        return self.inner.walk(path)
+
+    def tree_id(self, path: str) -> str | None:
+        return self.inner.tree_id(path)
+
+
+def _fingerprint(app: AppSpec, system: SystemSpec) -> str:
+    body = {"format": CACHE_FORMAT, "app": app.model_dump(mode="json"),
+            "targets": sorted(system.targets)}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _ids(snapshot: Snapshot, paths: Iterable[str]) -> dict[str, str | None]:
+    return {p: snapshot.tree_id(p) for p in sorted(paths)}
+
+
+def _cache_file(state_dir: Path, app: str) -> Path:
+    return state_dir / "cache" / "render" / f"{app}.pickle"
+
+
+def _load_cache(path: Path, fingerprint: str, snapshot: Snapshot) -> list[Resource] | None:
+    try:
+        with open(path, "rb") as handle:
+            entry: dict[str, Any] = pickle.load(handle)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
+        return None
+    if entry.get("fingerprint") != fingerprint:
+        return None
+    if _ids(snapshot, entry["ids"]) != entry["ids"]:
+        return None
+    resources: list[Resource] = entry["resources"]
+    return resources
+
+
+def _save_cache(path: Path, fingerprint: str, ids: dict[str, str | None],
+                resources: list[Resource]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        pickle.dump({"fingerprint": fingerprint, "ids": ids, "resources": resources}, handle,
+                    protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def render_app(snapshot: Snapshot, app: AppSpec, system: SystemSpec,
+               state_dir: Path | None = None) -> list[Resource]:
+    """Desired resources of one app, from the cache when nothing it read changed."""
+    fingerprint = _fingerprint(app, system)
+    cache = _cache_file(state_dir, app.name) if state_dir else None
+    if cache is not None:
+        cached = _load_cache(cache, fingerprint, snapshot)
+        if cached is not None:
+            return cached
+    from gitward.providers import kind_registry
+    from gitward.renderers import renderer_for
+    from gitward.renderers.build import to_resources
+
+    log = _ReadLog(snapshot)
+    documents = renderer_for(app.renderer).render(log, app)
+    resources = to_resources(documents, app, kind_registry())
+    for res in resources:
+        if res.key.target not in system.targets:
+            raise ManifestError(res.origin.path if res.origin else app.path,
+                                f"{res.key}: target {res.key.target!r} is not declared in "
+                                f"gitward.yaml; known: {', '.join(sorted(system.targets))}",
+                                line=res.origin.line if res.origin else None)
+    if cache is not None:
+        # Every path read counts on its own as well as through its directory: a
+        # symlink inside the app keeps the directory's id when its target changes.
+        _save_cache(cache, fingerprint, _ids(snapshot, {*app.watched_paths, *log.paths}),
+                    resources)
+    return resources
+
+
+def render_apps(snapshot: Snapshot, system: SystemSpec, names: Iterable[str],
+                state_dir: Path | None = None) -> dict[str, list[Resource]]:
+    """Render several apps and refuse keys or claims that two of them share."""
+    rendered = {name: render_app(snapshot, system.apps[name], system, state_dir)
+                for name in names}
+    check_unique(res for resources in rendered.values() for res in resources)
+    return rendered

@@ -1,0 +1,280 @@
+"""Plan and sync apps: the engine's top-level steps, top to bottom.
+
+`sync_app` is the whole story of one sync (see the package docstring);
+`sync_apps` runs several in `depends_on` order and holds an app whose
+dependency did not end synced and healthy at this revision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
+
+from gitward.core.errors import GitwardError
+from gitward.core.model import (
+    Action,
+    Health,
+    Key,
+    Outcome,
+    Plan,
+    Resource,
+    Result,
+    worst_health,
+)
+from gitward.core.plan import plan_changes
+from gitward.core.seams import Provider, Snapshot
+from gitward.core.system import AppSpec
+from gitward.engine.apply import apply_plan
+from gitward.engine.render import render_app, render_apps
+from gitward.engine.workspace import Workspace
+
+__all__ = ["AppReport", "plan_app", "sync_app", "sync_apps"]
+
+Progress = Callable[[str, int, int], None]  # app, done, total
+
+
+@dataclass
+class AppReport:
+    """What one plan or sync of one app found and did."""
+
+    app: str
+    revision: str
+    subject: str
+    plan: Plan
+    health: Health
+    results: list[Result] = field(default_factory=list)
+    outcome: Outcome | None = None          # None for a dry run
+    run_id: int | None = None
+    error: str | None = None
+    held: str | None = None
+    pinned: str | None = None
+    healths: dict[Key, Health] = field(default_factory=dict)
+
+    def tally(self) -> dict[str, int]:
+        """Counts a person reads: created, updated, deleted, unchanged, failed, skipped."""
+        out = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0, "failed": 0,
+               "skipped": 0}
+        names = {Action.create: "created", Action.update: "updated", Action.replace: "updated",
+                 Action.delete: "deleted"}
+        out["unchanged"] = sum(1 for c in self.plan.changes
+                               if c.action is Action.noop and c.desired is not None)
+        for result in self.results:
+            if result.skipped:
+                out["skipped"] += 1
+            elif not result.ok:
+                out["failed"] += 1
+            else:
+                out[names[result.change.action]] += 1
+        return out
+
+
+@dataclass
+class _Prepared:
+    app: AppSpec
+    snapshot: Snapshot
+    desired: list[Resource]
+    inventory: dict[Key, Resource]
+    live: dict[Key, Resource]
+    plan: Plan
+    pinned: str | None
+
+
+def _provider_of(ws: Workspace) -> Callable[[Key], Provider]:
+    def provider_of(key: Key) -> Provider:
+        kinds = ws.providers(key.target)
+        if key.kind not in kinds:
+            raise GitwardError(f"{key}: no provider for kind {key.kind}; known kinds: "
+                               f"{', '.join(sorted(kinds))}")
+        return kinds[key.kind]
+    return provider_of
+
+
+def read_live(ws: Workspace, wanted: Iterable[Resource],
+              recorded: Mapping[Key, Resource]) -> dict[Key, Resource]:
+    """Live state of `wanted`, one batched read per provider instance."""
+    provider_of = _provider_of(ws)
+    groups: dict[int, tuple[Provider, list[Resource]]] = {}
+    for res in wanted:
+        provider = provider_of(res.key)
+        groups.setdefault(id(provider), (provider, []))[1].append(res)
+    live: dict[Key, Resource] = {}
+    for provider, resources in groups.values():
+        known = {r.key: recorded[r.key] for r in resources if r.key in recorded}
+        live.update(provider.read(resources, known))
+    return live
+
+
+def _prepare(ws: Workspace, name: str, desired: list[Resource] | None = None) -> _Prepared:
+    snapshot, app = ws.snapshot_for(name)
+    pinned = ws.store.app_state(name).pinned
+    if desired is None:
+        desired = render_app(snapshot, app, ws.system(), ws.state_dir)
+    inventory = ws.store.inventory(name)
+    recorded = ws.store.recorded(name)
+    wanted = {r.key: r for r in desired}
+    gone = [r for k, r in inventory.items() if k not in wanted]
+    live = read_live(ws, [*desired, *gone], recorded)
+    provider_of = _provider_of(ws)
+    plan = plan_changes(snapshot.revision, desired, live, inventory,
+                        lambda d, lv: provider_of(d.key).diff(d, lv),
+                        prune=app.sync.prune, allow_empty=app.sync.allow_empty)
+    return _Prepared(app, snapshot, desired, inventory, live, plan, pinned)
+
+
+def _health(ws: Workspace, desired: list[Resource], live: Mapping[Key, Resource]
+            ) -> dict[Key, Health]:
+    provider_of = _provider_of(ws)
+    return {r.key: provider_of(r.key).health(live.get(r.key)) for r in desired}
+
+
+def plan_app(ws: Workspace, name: str, desired: list[Resource] | None = None) -> AppReport:
+    """What a sync of `name` would do now; applies nothing and records nothing."""
+    prep = _prepare(ws, name, desired)
+    healths = _health(ws, prep.desired, prep.live)
+    return AppReport(name, prep.snapshot.revision, prep.snapshot.subject, prep.plan,
+                     worst_health(healths.values()), pinned=prep.pinned, healths=healths)
+
+
+def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool = False,
+             desired: list[Resource] | None = None, progress: Progress | None = None,
+             workers: int = 8) -> AppReport:
+    """Converge one app and record every step; see the package docstring."""
+    if dry_run:
+        return plan_app(ws, name, desired)
+    store = ws.store
+    with ws.lock(name):
+        # A run still `running` now belongs to a process that died holding the lock.
+        store.interrupt_running(name)
+        prep = _prepare(ws, name, desired)
+        run = store.begin(name, prep.snapshot.revision, prep.plan, trigger=trigger,
+                          subject=prep.snapshot.subject)
+        results: list[Result] = []
+        total = len(prep.plan.pending)
+        if progress:
+            progress(name, 0, total)
+
+        finished = [0]
+
+        def advance(result: Result) -> None:
+            finished[0] += 1
+            if progress:
+                progress(name, finished[0], total)
+        try:
+            results = apply_plan(prep.plan, _provider_of(ws), store, run, prep.inventory,
+                                 workers=workers, progress=advance if progress else None)
+            _remember_noops(ws, name, prep)
+            after = dict(prep.live)
+            for result in results:
+                if result.ok and result.change.desired and result.live_after is not None:
+                    after[result.change.key] = result.live_after
+            healths = _health(ws, prep.desired, after)
+            health = worst_health(healths.values())
+            outcome = _outcome(results)
+            first_error = next((f"{r.change.key}: {r.error}" for r in results if not r.ok),
+                               None)
+        except BaseException as crash:
+            # Ctrl-C or SIGTERM mid-apply is an interruption, anything else a failure.
+            ended = Outcome.failed if isinstance(crash, Exception) else Outcome.interrupted
+            store.finish(run, ended.value, Health.unknown,
+                         error=f"{type(crash).__name__}: {crash}")
+            raise
+        store.finish(run, outcome.value, health, error=first_error)
+        tree_id = prep.snapshot.tree_id(prep.app.path)
+        store.note_synced(name, prep.snapshot.revision, tree_id)
+    report = AppReport(name, prep.snapshot.revision, prep.snapshot.subject, prep.plan, health,
+                       results, outcome, run, first_error, pinned=prep.pinned,
+                       healths=healths)
+    counts = report.tally()
+    store.event(name, "synced" if outcome is Outcome.succeeded else "sync-failed",
+                f"{outcome.value} at {prep.snapshot.revision[:12]} ({trigger}): "
+                + ", ".join(f"{v} {k}" for k, v in counts.items() if v),
+                revision=prep.snapshot.revision, data={"run": run, "trigger": trigger})
+    return report
+
+
+def _remember_noops(ws: Workspace, name: str, prep: _Prepared) -> None:
+    """Put in-sync resources that the inventory lacks (or has stale) into it, so a
+    later prune knows them: e.g. a file that already had the desired content."""
+    from gitward.stores.codec import redact_spec
+
+    entries = []
+    for change in prep.plan.changes:
+        desired = change.desired
+        if change.action is not Action.noop or desired is None:
+            continue
+        known = prep.inventory.get(change.key)
+        if known is None or known.spec != redact_spec(desired.spec, desired.sensitive):
+            entries.append((desired, change.live))
+    if entries:
+        ws.store.remember(name, entries)
+    absent = [c.key for c in prep.plan.changes
+              if c.action is Action.noop and c.desired is None and c.live is None]
+    if absent:
+        ws.store.forget(name, absent)
+
+
+def _outcome(results: list[Result]) -> Outcome:
+    if all(r.ok for r in results):
+        return Outcome.succeeded
+    if any(r.ok for r in results):
+        return Outcome.partial
+    return Outcome.failed
+
+
+def app_order(ws: Workspace, names: Iterable[str]) -> list[str]:
+    """`names` plus nothing else, dependencies first, ties by name."""
+    chosen = set(names)
+    apps = ws.system().apps
+    graph = {n: [d for d in apps[n].depends_on if d in chosen] for n in sorted(chosen)}
+    sorter = TopologicalSorter(graph)
+    sorter.prepare()
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        order.extend(ready)
+        sorter.done(*ready)
+    return order
+
+
+def sync_apps(ws: Workspace, names: Iterable[str], *, trigger: str = "manual",
+              dry_run: bool = False, progress: Progress | None = None,
+              on_report: Callable[[AppReport], None] | None = None) -> list[AppReport]:
+    """Sync apps in dependency order; hold an app whose dependency is not ready.
+
+    Every app is rendered (and cross-checked for shared keys and paths) before
+    anything is applied, so a bad manifest anywhere applies nothing.
+    """
+    order = app_order(ws, names)
+    system = ws.system()
+    head = ws.snapshot()
+    unpinned = [n for n in system.apps if not ws.store.app_state(n).pinned]
+    rendered = render_apps(head, system, unpinned, ws.state_dir)
+    reports: dict[str, AppReport] = {}
+    for name in order:
+        blocker = _blocking_dependency(system.apps[name], reports)
+        if blocker and not dry_run:
+            report = AppReport(name, head.revision, head.subject, Plan(head.revision),
+                               Health.unknown, held=blocker)
+            ws.store.event(name, "held", blocker, revision=head.revision)
+        else:
+            report = sync_app(ws, name, trigger=trigger, dry_run=dry_run,
+                              desired=rendered.get(name), progress=progress)
+        reports[name] = report
+        if on_report:
+            on_report(report)
+    return [reports[n] for n in order]
+
+
+def _blocking_dependency(app: AppSpec, reports: Mapping[str, AppReport]) -> str | None:
+    for dep in app.depends_on:
+        got = reports.get(dep)
+        if got is None:
+            continue
+        if got.held:
+            return f"held: dependency {dep} is held ({got.held})"
+        if got.outcome is not Outcome.succeeded:
+            return f"held: dependency {dep} did not sync ({got.outcome or got.error})"
+        if got.health is not Health.healthy:
+            return f"held: dependency {dep} is {got.health}, not healthy"
+    return None

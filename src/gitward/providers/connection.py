@@ -1,0 +1,493 @@
+"""How host providers reach a target: a `Connection`, and `LocalConnection`.
+
+Providers of host kinds (files, commands, services) never touch `os` directly.
+They speak target paths, absolute as the manifest writes them (``/etc/motd``),
+to a `Connection`, which maps them onto the host and refuses any path that
+would leave the target's root. `LocalConnection` works on this machine: under
+``/`` in production, under a temporary directory in tests. An SSH connection
+will implement the same methods, so every host kind works locally and
+remotely alike.
+
+In the data flow, `Provider.read` calls `stat` and `read_file` (a tight loop
+over many paths, so nothing here spawns a process or builds a model) and
+`Provider.apply` calls `write_file_atomic`, `mkdir`, `symlink` and `run`.
+
+Safety, checked before any I/O: relative paths, ``..`` components and NUL
+bytes are refused; the parent directory is resolved (symlinks followed) and
+must stay inside the root, so a symlink planted on the target (``etc ->
+/etc``) cannot redirect a write out of it. The last component is never
+followed: `stat` is an lstat, `read_file` opens with ``O_NOFOLLOW``, and
+`write_file_atomic` and `symlink` rename over a link rather than through it.
+
+Durability: `write_file_atomic` writes a temporary file in the same directory,
+fsyncs it and renames it over the path, so a reader (or a crash) sees the old
+bytes or the new ones, never a mix. The directory that gained the new name is
+fsynced once per `flush()` rather than after every file: a crash before that
+can at worst bring back the *old* file, which the next read sees as drift and
+the next sync rewrites, while a sync of 1,000 files in one directory pays for
+one directory fsync instead of 1,000. The engine calls `flush()` once a sync
+has applied its changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import grp
+import os
+import pwd
+import secrets
+import signal
+import stat as stat_mod
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from gitward.core.errors import GitwardError, PathEscapeError
+
+__all__ = [
+    "CommandResult",
+    "CommandTimeoutError",
+    "Connection",
+    "FileStat",
+    "LocalConnection",
+    "OwnerNotPermittedError",
+    "ProviderError",
+    "TargetIOError",
+    "UnknownOwnerError",
+    "normalise_target_path",
+]
+
+FileKind = Literal["file", "dir", "symlink", "other"]
+Owner = int | str | None  # a name, a numeric id, or None for "leave as is"
+
+
+class ProviderError(GitwardError):
+    """A provider could not read or change a resource on its target."""
+
+
+class TargetIOError(ProviderError):
+    """An operating-system error at a target path; `errno` tells which."""
+
+    def __init__(self, message: str, errno_: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno_
+
+
+class UnknownOwnerError(ProviderError):
+    """An owner or group name that does not exist on the target."""
+
+
+class OwnerNotPermittedError(ProviderError):
+    """gitward may not give a file away: it runs as neither root nor the owner."""
+
+
+class CommandTimeoutError(ProviderError):
+    """A command ran longer than its timeout and was killed."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    """What an lstat says about a path. `mode` holds only permission bits."""
+
+    kind: FileKind
+    mode: int
+    uid: int
+    gid: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Connection(Protocol):
+    """A target host seen through target paths. Errors are `ProviderError`s."""
+
+    root: str
+
+    def stat(self, path: str) -> FileStat | None: ...
+    def read_file(self, path: str) -> bytes | None: ...
+    def write_file_atomic(self, path: str, data: bytes, mode: int, uid: Owner = None,
+                          gid: Owner = None) -> FileStat: ...
+    def mkdir(self, path: str, mode: int = 0o755, uid: Owner = None,
+              gid: Owner = None) -> None: ...
+    def rmdir(self, path: str) -> None: ...
+    def remove(self, path: str) -> None: ...
+    def symlink(self, path: str, target: str, uid: Owner = None, gid: Owner = None) -> None: ...
+    def readlink(self, path: str) -> str | None: ...
+    def chmod(self, path: str, mode: int) -> None: ...
+    def chown(self, path: str, uid: Owner = None, gid: Owner = None) -> None: ...
+    def user_name(self, uid: int) -> str | None: ...
+    def group_name(self, gid: int) -> str | None: ...
+    def run(self, command: str | Sequence[str], *, cwd: str | None = None,
+            env: Mapping[str, str] | None = None, timeout: float | None = None,
+            input: str | bytes | None = None) -> CommandResult: ...
+    def flush(self) -> None: ...
+
+
+def normalise_target_path(path: str) -> str:
+    """``/etc//motd/`` -> ``/etc/motd``; NUL bytes, relative paths and ``..``
+    are refused with `PathEscapeError`."""
+    if "\0" in path:
+        raise PathEscapeError(f"path {path!r} contains a NUL byte; remove it")
+    if not path.startswith("/"):
+        raise PathEscapeError(f"path {path!r} is relative; write it absolute, like /etc/motd")
+    parts = [p for p in path.split("/") if p and p != "."]
+    if ".." in parts:
+        raise PathEscapeError(f"path {path!r} contains '..'; write it without going up")
+    return "/" + "/".join(parts)
+
+
+_KINDS: dict[int, FileKind] = {stat_mod.S_IFREG: "file", stat_mod.S_IFDIR: "dir",
+                               stat_mod.S_IFLNK: "symlink"}
+
+
+def file_stat(st: os.stat_result) -> FileStat:
+    return FileStat(_KINDS.get(stat_mod.S_IFMT(st.st_mode), "other"), stat_mod.S_IMODE(st.st_mode),
+                    st.st_uid, st.st_gid, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+class LocalConnection:
+    """This machine, with `root` standing for ``/`` of the target.
+
+    >>> LocalConnection("/tmp/t").host_path("/etc/motd")
+    '/tmp/t/etc/motd'
+    """
+
+    def __init__(self, root: str = "/") -> None:
+        if not root.startswith("/"):
+            raise PathEscapeError(f"target root {root!r} must be an absolute directory")
+        self.root = os.path.normpath(root)
+        self._real_root = os.path.realpath(self.root)
+        self._dirty_dirs: set[str] = set()
+        self._lock = threading.Lock()  # providers apply from a thread pool
+        self._user_names: dict[int, str] = {}
+        self._group_names: dict[int, str] = {}
+        self._inside_dirs: dict[str, tuple[int, int]] = {}
+
+    def __repr__(self) -> str:
+        return f"LocalConnection({self.root!r})"
+
+    # -- paths -----------------------------------------------------------------
+
+    def host_path(self, path: str) -> str:
+        """The host path of target `path`, after refusing anything that escapes."""
+        clean = normalise_target_path(path)
+        if self.root == "/":
+            return clean  # nothing resolves outside /
+        if clean == "/":
+            return self.root
+        host = self.root + clean
+        self._check_inside(path, os.path.dirname(host))
+        return host
+
+    def _check_inside(self, path: str, host_dir: str) -> None:
+        # Resolving a path costs an lstat per component, for every file of a
+        # read. A directory found inside the root is remembered by its device
+        # and inode; if `host_dir` still leads to that very directory, one stat
+        # proves it. (Only moving that directory itself out of the root, which
+        # needs write access to the root, would go unnoticed.)
+        known = self._inside_dirs.get(host_dir)
+        if known is not None and known == _identity(host_dir):
+            return
+        real = os.path.realpath(host_dir)
+        if real != self._real_root and not real.startswith(self._real_root + "/"):
+            raise PathEscapeError(
+                f"path {path} resolves to {real}, outside the target root {self.root}, "
+                "through a symlink on the target; remove that symlink or change the path")
+        found = _identity(real)
+        if found is not None:
+            self._inside_dirs[host_dir] = found
+
+    def _where(self, path: str) -> str:
+        return path if self.root == "/" else f"{path} (under root {self.root})"
+
+    def _fail(self, doing: str, path: str, exc: OSError) -> TargetIOError:
+        return TargetIOError(f"cannot {doing} {self._where(path)}: {exc.strerror or exc}",
+                             exc.errno)
+
+    # -- reading ---------------------------------------------------------------
+
+    def stat(self, path: str) -> FileStat | None:
+        host = self.host_path(path)
+        try:
+            return file_stat(os.lstat(host))
+        except (FileNotFoundError, NotADirectoryError):  # a parent that is a file: absent too
+            return None
+        except OSError as exc:
+            raise self._fail("stat", path, exc) from exc
+
+    def read_file(self, path: str) -> bytes | None:
+        """The bytes of a regular file; None if absent. A symlink is not followed."""
+        host = self.host_path(path)
+        try:
+            fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise TargetIOError(f"cannot read {self._where(path)}: it is a symlink, "
+                                    "which is not followed", exc.errno) from exc
+            raise self._fail("read", path, exc) from exc
+        try:
+            chunks = [os.read(fd, os.fstat(fd).st_size + 1)]  # one read unless it grows
+            while chunks[-1]:
+                chunks.append(os.read(fd, 1 << 20))
+            return b"".join(chunks)
+        except OSError as exc:
+            raise self._fail("read", path, exc) from exc
+        finally:
+            os.close(fd)
+
+    def readlink(self, path: str) -> str | None:
+        try:
+            return os.readlink(self.host_path(path))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise self._fail("read the link", path, exc) from exc
+
+    # -- writing ---------------------------------------------------------------
+
+    def write_file_atomic(self, path: str, data: bytes, mode: int, uid: Owner = None,
+                          gid: Owner = None) -> FileStat:
+        """Replace `path` with `data` in one rename; on any error the temp is removed."""
+        host = self.host_path(path)
+        ids = self._ids(path, uid, gid)
+
+        def fill(tmp: str) -> None:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(tmp, flags, 0o600)
+            try:
+                _write_all(fd, data)
+                if ids is not None:  # before fchmod: a chown clears setuid bits
+                    self._give(path, uid, gid, lambda: os.fchown(fd, *ids))
+                os.fchmod(fd, mode)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+        self._replace(path, host, fill, "write")
+        return file_stat(os.lstat(host))
+
+    def symlink(self, path: str, target: str, uid: Owner = None, gid: Owner = None) -> None:
+        """Point `path` at `target`, replacing a file or link there in one rename."""
+        host = self.host_path(path)
+        ids = self._ids(path, uid, gid)
+
+        def make(tmp: str) -> None:
+            os.symlink(target, tmp)
+            if ids is not None:
+                self._give(path, uid, gid, lambda: os.lchown(tmp, *ids))
+
+        self._replace(path, host, make, "create the symlink")
+
+    def _replace(self, path: str, host: str, make: Callable[[str], None], doing: str) -> None:
+        """Build the new thing under a temp name beside `host`, then rename it over."""
+        head, name = os.path.split(host)
+        # Hidden, unique, and short enough for NAME_MAX even beside a 255-byte name.
+        tmp = f"{head}/.{name[:200]}.gitward-{secrets.token_hex(6)}.tmp"
+        try:
+            make(tmp)
+            os.rename(tmp, host)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise self._fail(doing, path, exc) from exc
+            raise
+        self._mark_dirty(head)
+
+    def mkdir(self, path: str, mode: int = 0o755, uid: Owner = None, gid: Owner = None) -> None:
+        """Make sure `path` is a directory with this mode (and owner); missing
+        parents are created with 0755 less the umask."""
+        host = self.host_path(path)
+        ids = self._ids(path, uid, gid)
+        try:
+            os.makedirs(os.path.dirname(host), 0o755, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(host, 0o700)  # opened up below, once owned: never briefly too open
+            if not stat_mod.S_ISDIR(os.lstat(host).st_mode):
+                raise TargetIOError(f"cannot make directory {self._where(path)}: something "
+                                    "else is there; remove it first", errno.EEXIST)
+            if ids is not None:
+                self._give(path, uid, gid, lambda: os.lchown(host, *ids))
+            os.chmod(host, mode)
+        except OSError as exc:
+            raise self._fail("make directory", path, exc) from exc
+        self._mark_dirty(os.path.dirname(host))
+
+    def rmdir(self, path: str) -> None:
+        self._unlink(path, os.rmdir, "remove directory")
+
+    def remove(self, path: str) -> None:
+        """Unlink a file or symlink (never what it points to); absent is fine."""
+        self._unlink(path, os.unlink, "remove")
+
+    def _unlink(self, path: str, unlink: Callable[[str], None], doing: str) -> None:
+        host = self.host_path(path)
+        try:
+            unlink(host)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise self._fail(doing, path, exc) from exc
+        self._mark_dirty(os.path.dirname(host))
+
+    def chmod(self, path: str, mode: int) -> None:
+        host = self.host_path(path)
+        try:
+            if stat_mod.S_ISLNK(os.lstat(host).st_mode):
+                raise TargetIOError(f"cannot chmod {self._where(path)}: it is a symlink, which "
+                                    "has no mode of its own", errno.ELOOP)
+            os.chmod(host, mode)
+        except OSError as exc:
+            raise self._fail("chmod", path, exc) from exc
+
+    def chown(self, path: str, uid: Owner = None, gid: Owner = None) -> None:
+        """Set owner and/or group of `path` itself (a symlink is not followed)."""
+        host = self.host_path(path)
+        ids = self._ids(path, uid, gid)
+        if ids is None:
+            return
+        try:
+            self._give(path, uid, gid, lambda: os.lchown(host, *ids))
+        except OSError as exc:
+            raise self._fail("chown", path, exc) from exc
+
+    def flush(self) -> None:
+        """Fsync every directory that gained or lost a name since the last flush."""
+        with self._lock:
+            dirty, self._dirty_dirs = self._dirty_dirs, set()
+        for directory in sorted(dirty):
+            try:
+                fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue  # removed since: nothing left to make durable
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def _mark_dirty(self, host_dir: str) -> None:
+        with self._lock:
+            self._dirty_dirs.add(host_dir)
+
+    # -- owners ----------------------------------------------------------------
+
+    def _ids(self, path: str, uid: Owner, gid: Owner) -> tuple[int, int] | None:
+        if uid is None and gid is None:
+            return None
+        return (_resolve(uid, pwd.getpwnam, "owner", "user", self._where(path)),
+                _resolve(gid, grp.getgrnam, "group", "group", self._where(path)))
+
+    def _give(self, path: str, uid: Owner, gid: Owner, change_owner: Callable[[], None]) -> None:
+        try:
+            change_owner()
+        except PermissionError:
+            if uid is not None:
+                raise OwnerNotPermittedError(
+                    f"cannot set owner of {self._where(path)} to {uid}: run gitward as root "
+                    "or drop owner") from None
+            raise OwnerNotPermittedError(
+                f"cannot set group of {self._where(path)} to {gid}: run gitward as root, "
+                "join that group, or drop group") from None
+
+    def user_name(self, uid: int) -> str | None:
+        """The name of user `uid`, or None when it has none. Names found are
+        cached; a miss is not, so a user created later shows up by name."""
+        return _cached_name(self._user_names, uid, lambda: pwd.getpwuid(uid).pw_name)
+
+    def group_name(self, gid: int) -> str | None:
+        return _cached_name(self._group_names, gid, lambda: grp.getgrgid(gid).gr_name)
+
+    # -- commands --------------------------------------------------------------
+
+    def run(self, command: str | Sequence[str], *, cwd: str | None = None,
+            env: Mapping[str, str] | None = None, timeout: float | None = None,
+            input: str | bytes | None = None) -> CommandResult:
+        """Run `command` (a str through ``/bin/sh -c``) and wait for it.
+
+        `cwd` is a target path (default: the root). `env` is added to
+        gitward's own environment, with ``GITWARD_ROOT`` set to the root so a
+        command can find target paths. On timeout the command's whole process
+        group is killed and `CommandTimeoutError` raised.
+        """
+        argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
+        shown = command if isinstance(command, str) else " ".join(command)
+        workdir = self.host_path(cwd or "/")
+        if cwd and self.root != "/":
+            self._check_inside(cwd, workdir)  # chdir follows the last component too
+        data = input.encode() if isinstance(input, str) else input
+        try:
+            proc = subprocess.Popen(
+                argv, cwd=workdir, env={**os.environ, "GITWARD_ROOT": self.root, **(env or {})},
+                stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                start_new_session=True)  # its own process group, so a timeout kills all of it
+        except FileNotFoundError:
+            if not os.path.isdir(workdir):
+                raise TargetIOError(f"cannot run `{shown}`: working directory "
+                                    f"{self._where(cwd or '/')} does not exist",
+                                    errno.ENOENT) from None
+            return CommandResult(127, "", f"{argv[0]}: command not found")  # as a shell says
+        except OSError as exc:
+            raise ProviderError(f"cannot run `{shown}`: {exc.strerror or exc}") from exc
+        try:
+            out, err = proc.communicate(data, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise CommandTimeoutError(f"command `{shown}` did not finish within {timeout:g} s "
+                                      "and was killed; raise its timeout or fix it") from None
+        return CommandResult(proc.returncode, out.decode(errors="replace"),
+                             err.decode(errors="replace"))
+
+
+def _resolve(owner: Owner, by_name: Callable[[str], pwd.struct_passwd | grp.struct_group],
+             field: str, what: str, where: str) -> int:
+    """A numeric id for `owner` (-1, "unchanged", for None)."""
+    if owner is None:
+        return -1
+    if isinstance(owner, int) or owner.isdigit():
+        return int(owner)
+    try:
+        entry = by_name(owner)
+    except KeyError:
+        raise UnknownOwnerError(f"{field} {owner!r} of {where} is not a {what} on the target; "
+                                f"create the {what} first or fix {field}") from None
+    return entry.pw_uid if isinstance(entry, pwd.struct_passwd) else entry.gr_gid
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """Device and inode of what `path` leads to, or None when nothing is there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _cached_name(cache: dict[int, str], number: int, look_up: Callable[[], str]) -> str | None:
+    if number not in cache:
+        try:
+            cache[number] = look_up()
+        except KeyError:
+            return None
+    return cache[number]
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

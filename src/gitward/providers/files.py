@@ -1,0 +1,439 @@
+"""Files, directories and symlinks on a host: the File, Directory and Symlink kinds.
+
+A rendered manifest's spec is checked by `FileSpec`, `DirectorySpec` or
+`SymlinkSpec` and normalised by `FilesProvider.describe`: modes become four
+octal digits, numeric owners become ints, and a File gains the ``sha256`` of
+its content, which is what gets compared (the content itself stays in the
+desired spec so that apply can write it). Every resource claims ``fs:<path>``
+so that two resources cannot manage one path.
+
+`read` lstats each path through the `Connection` and says what is there: a
+live spec with ``type`` (file, dir, symlink, other), mode, uid/gid (plus owner
+and group in the form the desired spec uses, names or ids) and, for a file,
+size, sha256 and the stat facts that make the stat cache work: when the file's
+size, mtime, ctime, inode, mode and owner all equal those `recorded` at the
+last apply, the recorded sha256 is reused and the file is not read. (Writing a
+file changes its ctime, which no user can set back, so the cache is fooled
+only by someone who changes the clock.) When a small UTF-8 file differs from
+what is wanted, the live spec carries its text so a diff can show the lines.
+
+`diff` is pure: create when nothing is there, replace when something of
+another type is, update naming the fields that differ (``spec.content`` for
+the bytes, redacted when the resource is sensitive), else noop. `apply`
+writes through `Connection.write_file_atomic` (one temp file, fsync, rename)
+and creates missing parent directories. Deleting a directory that is not
+empty fails rather than deleting what gitward did not write.
+
+Backups (`Backupable`): before gitward first takes over a path that already
+existed, the engine calls `backup`, which returns a small envelope, one JSON
+header line (type, mode, uid, gid, link target) then the old bytes; on prune
+`restore` puts that back instead of deleting.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import errno
+import hashlib
+import json
+import re
+from collections.abc import Callable, Collection, Mapping
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from gitward.core.diff import diff_specs
+from gitward.core.errors import PathEscapeError
+from gitward.core.model import Action, Change, DiffItem, Health, Key, Resource
+from gitward.core.seams import Described
+from gitward.providers.connection import (
+    Connection,
+    FileStat,
+    ProviderError,
+    TargetIOError,
+    normalise_target_path,
+)
+
+__all__ = ["DirectorySpec", "FileSpec", "FilesProvider", "SymlinkSpec"]
+
+TEXT_DIFF_LIMIT = 64 * 1024  # larger files are summarised in diffs, not shown
+BACKUP_FORMAT = "gitward-backup/1"
+_TYPE_OF_KIND = {"File": "file", "Directory": "dir", "Symlink": "symlink"}
+_MODE = re.compile(r"^(?:0o)?([0-7]{3,4})$")
+T = TypeVar("T")
+
+
+# -- spec models --------------------------------------------------------------
+
+def _target_path(value: str) -> str:
+    try:
+        clean = normalise_target_path(value)
+    except PathEscapeError as exc:
+        raise ValueError(str(exc)) from None
+    if clean == "/":
+        raise ValueError("path must name something below /")
+    return clean
+
+
+def _mode(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError('mode must be a quoted octal string like "0644" '
+                         "(YAML reads an unquoted 0644 as the number 420)")
+    match = _MODE.match(value.strip())
+    if not match:
+        raise ValueError(f'mode {value!r} is not an octal mode like "0644" or "755"')
+    return f"{int(match.group(1), 8):04o}"
+
+
+def _owner(value: Any) -> int | str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or (isinstance(value, int) and value < 0):
+        raise ValueError("owner and group are names or numeric ids (0 or more)")
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not text or ":" in text or any(c.isspace() for c in text):
+        raise ValueError(f"{value!r} is not a user or group name")
+    return int(text) if text.isdigit() else text
+
+
+TargetPath = Annotated[str, AfterValidator(_target_path),
+                       Field(description="Absolute path on the target, e.g. /etc/motd.")]
+OwnerRef = Annotated[int | str | None, BeforeValidator(_owner)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: TargetPath
+    owner: OwnerRef = Field(None, description="User name or numeric uid; unset leaves it alone.")
+    group: OwnerRef = Field(None, description="Group name or numeric gid; unset leaves it alone.")
+
+
+class FileSpec(_Spec):
+    """A regular file with exactly this content, mode and owner."""
+
+    content: str | None = Field(None, description="Text content (UTF-8).")
+    content_base64: str | None = Field(None, description="Binary content, base64-encoded.")
+    source: str | None = Field(None, description="Repository file the content was read from "
+                                                 "(informational; set by the renderer).")
+    mode: Annotated[str, BeforeValidator(_mode)] = Field(
+        "0644", description='Octal permission bits as a string, e.g. "0644".')
+    sensitive: bool = Field(False, description="Never show or store the content (secrets).")
+
+    @model_validator(mode="after")
+    def _one_content(self) -> FileSpec:
+        if (self.content is None) == (self.content_base64 is None):
+            raise ValueError("give exactly one of content and content_base64")
+        if self.content_base64 is not None:
+            try:
+                base64.b64decode(self.content_base64, validate=True)
+            except binascii.Error as exc:
+                raise ValueError(f"content_base64 is not valid base64: {exc}") from None
+        return self
+
+
+class DirectorySpec(_Spec):
+    """A directory with this mode and owner. Pruning it fails while it is not empty."""
+
+    mode: Annotated[str, BeforeValidator(_mode)] = Field(
+        "0755", description='Octal permission bits as a string, e.g. "0755".')
+
+
+class SymlinkSpec(_Spec):
+    """A symbolic link at `path` pointing at `target` (stored as written)."""
+
+    target: str = Field(min_length=1, pattern=r"^[^\x00]+$",
+                        description="What the link points at, absolute or relative.")
+
+
+# -- the provider -------------------------------------------------------------
+
+class FilesProvider:
+    """File, Directory and Symlink on one target, through a `Connection`.
+
+    >>> provider = FilesProvider(LocalConnection("/tmp/t"))  # doctest: +SKIP
+    >>> provider.read([motd])  # {} while /tmp/t/etc/motd does not exist  # doctest: +SKIP
+    """
+
+    kinds: frozenset[str] = frozenset(_TYPE_OF_KIND)
+    spec_models: Mapping[str, type[BaseModel]] = {
+        "File": FileSpec, "Directory": DirectorySpec, "Symlink": SymlinkSpec}
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    @classmethod
+    def describe(cls, kind: str, spec: BaseModel) -> Described:
+        """The normalised spec the planner compares, its claim and secret fields."""
+        data = spec.model_dump(exclude_none=True, exclude={"sensitive"})
+        if isinstance(spec, FileSpec):
+            data["sha256"] = hashlib.sha256(file_bytes(data)).hexdigest()
+        secret = getattr(spec, "sensitive", False)
+        return Described(data, claim=f"fs:{data['path']}",
+                         sensitive=frozenset({"content", "content_base64"}) if secret
+                         else frozenset())
+
+    # -- read ----------------------------------------------------------------
+
+    def read(self, resources: Collection[Resource],
+             recorded: Mapping[Key, Resource] | None = None) -> dict[Key, Resource]:
+        recorded = recorded or {}
+        live: dict[Key, Resource] = {}
+        for res in resources:
+            found = self._read_one(res, recorded.get(res.key))
+            if found is not None:
+                live[res.key] = found
+        return live
+
+    def _read_one(self, res: Resource, before: Resource | None) -> Resource | None:
+        path = res.spec["path"]
+        st = self.connection.stat(path)
+        if st is None:
+            return None
+        spec = self._stat_facts(res, st)
+        if st.kind == "file" and res.key.kind == "File":
+            cached, wanted = _cached_sha(before, spec), res.spec.get("sha256")
+            showable = not res.sensitive and st.size < TEXT_DIFF_LIMIT
+            if cached is not None and (cached == wanted or not showable):
+                spec["sha256"] = cached
+            else:  # not cached, or about to be updated: read it for the diff's text
+                data = self.connection.read_file(path)
+                if data is None:
+                    return None  # removed between lstat and read
+                spec["sha256"] = hashlib.sha256(data).hexdigest()
+                if spec["sha256"] != wanted and showable:
+                    _add_text(spec, data)
+        elif st.kind == "symlink":
+            spec["target"] = self.connection.readlink(path)
+        return Resource(res.key, spec, claim=res.claim, sensitive=res.sensitive)
+
+    def _stat_facts(self, res: Resource, st: FileStat) -> dict[str, Any]:
+        spec: dict[str, Any] = {"path": res.spec["path"], "type": st.kind}
+        if st.kind != "symlink":  # a symlink's own mode means nothing on Linux
+            spec["mode"] = f"{st.mode:04o}"
+        spec["uid"], spec["gid"] = st.uid, st.gid
+        if "owner" in res.spec:
+            spec["owner"] = _shown_id(res.spec["owner"], st.uid, self.connection.user_name)
+        if "group" in res.spec:
+            spec["group"] = _shown_id(res.spec["group"], st.gid, self.connection.group_name)
+        if st.kind == "file":
+            spec.update(size=st.size, mtime_ns=st.mtime_ns, ctime_ns=st.ctime_ns,
+                        inode=st.inode)
+        return spec
+
+    # -- diff (pure) -----------------------------------------------------------
+
+    def diff(self, desired: Resource, live: Resource | None) -> Change:
+        if live is None:
+            return Change(desired.key, Action.create, desired, None)
+        wanted_type = _TYPE_OF_KIND[desired.key.kind]
+        if live.spec.get("type") != wanted_type:
+            item = DiffItem("change", "spec.type", live.spec.get("type"), wanted_type)
+            return Change(desired.key, Action.replace, desired, live, (item,))
+        compared = ("mode", "target", "owner", "group")
+        want = {k: desired.spec[k] for k in compared if k in desired.spec}
+        have = {k: live.spec[k] for k in want if k in live.spec}
+        if desired.key.kind == "File" and live.spec.get("sha256") != desired_sha(desired.spec):
+            want["content"] = _shown_content(desired.spec)
+            have["content"] = live.spec.get("content", _summary(live.spec))
+        fields = diff_specs(want, have, sensitive={"content"} if desired.sensitive else ())
+        return Change(desired.key, Action.update if fields else Action.noop, desired, live,
+                      fields)
+
+    # -- apply, delete, health -------------------------------------------------
+
+    def apply(self, change: Change) -> Resource:
+        desired = change.desired
+        if desired is None:
+            raise ProviderError(f"{change.key}: apply needs a desired resource; use delete")
+        if change.action is Action.replace and change.live is not None:
+            self._clear_for(desired, change.live)
+        if desired.key.kind == "File":
+            return self._apply_file(change, desired)
+        spec, path = desired.spec, desired.spec["path"]
+        owner, group = spec.get("owner"), spec.get("group")
+        if desired.key.kind == "Directory":
+            self.connection.mkdir(path, int(spec["mode"], 8), owner, group)
+        else:
+            self._with_parents(path, lambda: self.connection.symlink(
+                path, spec["target"], owner, group))
+        return self._read_after(desired, "written")
+
+    def _apply_file(self, change: Change, desired: Resource) -> Resource:
+        spec, path = desired.spec, desired.spec["path"]
+        owner, group, mode = spec.get("owner"), spec.get("group"), int(spec["mode"], 8)
+        if _same_bytes(change):  # only mode or owner drifted: no need to rewrite
+            self.connection.chown(path, owner, group)
+            self.connection.chmod(path, mode)
+            st, sha = self.connection.stat(path), desired_sha(spec)
+        else:
+            data = file_bytes(spec)
+            sha = hashlib.sha256(data).hexdigest()
+            st = self._with_parents(path, lambda: self.connection.write_file_atomic(
+                path, data, mode, owner, group))
+        if st is None:
+            raise ProviderError(f"{desired.key}: {path} vanished right after it was written")
+        # Built from the stat of the write rather than read back: the stat cache
+        # of the next read then starts from exactly this state.
+        return Resource(desired.key, {**self._stat_facts(desired, st), "sha256": sha},
+                        claim=desired.claim, sensitive=desired.sensitive)
+
+    def _read_after(self, res: Resource, done: str) -> Resource:
+        after = self._read_one(res, None)
+        if after is None:
+            raise ProviderError(f"{res.key}: {res.spec['path']} vanished right after it was {done}")
+        return after
+
+    def delete(self, live: Resource) -> None:
+        path, wanted_type = live.spec["path"], _TYPE_OF_KIND[live.key.kind]
+        st = self.connection.stat(path)
+        if st is None:
+            return
+        if st.kind != wanted_type:
+            raise ProviderError(f"{live.key}: {path} is now a {st.kind}, not the {wanted_type} "
+                                "gitward wrote, so it was left in place; remove it by hand")
+        if st.kind == "dir":
+            self._rmdir(live.key, path, "prune it")
+        else:
+            self.connection.remove(path)
+
+    def health(self, live: Resource | None) -> Health:
+        if live is None:
+            return Health.missing
+        if live.spec.get("type") != _TYPE_OF_KIND[live.key.kind]:
+            return Health.degraded
+        return Health.healthy
+
+    # -- backups ---------------------------------------------------------------
+
+    def backup(self, live: Resource) -> bytes:
+        """What is at the live path now, as an envelope `restore` can put back."""
+        path = live.spec["path"]
+        st = self.connection.stat(path)
+        if st is None:
+            raise ProviderError(f"{live.key}: nothing at {path} to back up")
+        header: dict[str, Any] = {"format": BACKUP_FORMAT, "path": path, "type": st.kind,
+                                  "mode": st.mode, "uid": st.uid, "gid": st.gid}
+        body = b""
+        if st.kind == "file":
+            body = self.connection.read_file(path) or b""
+        elif st.kind == "symlink":
+            header["target"] = self.connection.readlink(path)
+        elif st.kind == "other":
+            raise ProviderError(f"{live.key}: {path} is a device, socket or fifo, which "
+                                "gitward cannot back up; move it away, then sync again")
+        return json.dumps(header).encode() + b"\n" + body
+
+    def restore(self, live: Resource, saved: bytes) -> Resource:
+        """Put back what `backup` saved at the live path, atomically for files."""
+        header_line, _, body = saved.partition(b"\n")
+        header = json.loads(header_line)
+        path = live.spec["path"]
+        if header.get("format") != BACKUP_FORMAT or header.get("path") != path:
+            raise ProviderError(f"{live.key}: the saved backup is not one of {path}; "
+                                "keeping the current content")
+        current = self.connection.stat(path)
+        if current is not None and (current.kind == "dir") != (header["type"] == "dir"):
+            if current.kind == "dir":
+                self._rmdir(live.key, path, "restore the backup")
+            else:
+                self.connection.remove(path)
+        mode, uid, gid = header["mode"], header["uid"], header["gid"]
+        if header["type"] == "dir":
+            self.connection.mkdir(path, mode, uid, gid)
+        elif header["type"] == "symlink":
+            self._with_parents(path, lambda: self.connection.symlink(
+                path, header["target"], uid, gid))
+        else:
+            self._with_parents(path, lambda: self.connection.write_file_atomic(
+                path, body, mode, uid, gid))
+        return self._read_after(live, "restored")
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _with_parents(self, path: str, write: Callable[[], T]) -> T:
+        """Run `write`; if the parent directory is missing, create it and retry."""
+        try:
+            return write()
+        except TargetIOError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+            self.connection.mkdir(path.rsplit("/", 1)[0] or "/", 0o755)
+            return write()
+
+    def _clear_for(self, wanted: Resource, live: Resource) -> None:
+        """Remove what stands where `wanted` goes, unless a rename replaces it anyway."""
+        path = live.spec["path"]
+        if live.spec.get("type") == "dir":
+            self._rmdir(wanted.key, path, f"put a {wanted.key.kind} there")
+        elif wanted.key.kind == "Directory":  # a file or link renames over the rest
+            self.connection.remove(path)
+
+    def _rmdir(self, key: Key, path: str, purpose: str) -> None:
+        try:
+            self.connection.rmdir(path)
+        except TargetIOError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            raise ProviderError(f"{key}: cannot {purpose}: directory {path} is not empty; "
+                                "move its contents away, or set gitward/prune: \"false\"") from None
+
+
+# -- pure helpers -------------------------------------------------------------
+
+def file_bytes(spec: Mapping[str, Any]) -> bytes:
+    """The bytes a File spec asks for."""
+    if "content_base64" in spec:
+        return base64.b64decode(spec["content_base64"])
+    return str(spec.get("content", "")).encode()
+
+
+def desired_sha(spec: Mapping[str, Any]) -> str:
+    sha = spec.get("sha256")
+    return sha if isinstance(sha, str) else hashlib.sha256(file_bytes(spec)).hexdigest()
+
+
+_CACHE_FACTS = ("path", "size", "mtime_ns", "ctime_ns", "inode", "mode", "uid", "gid")
+
+
+def _cached_sha(before: Resource | None, now: Mapping[str, Any]) -> str | None:
+    """The recorded sha256 when nothing a write would change has changed since."""
+    if before is None or before.spec.get("type") != "file":
+        return None
+    old = before.spec
+    if all(old.get(name) == now[name] for name in _CACHE_FACTS):
+        sha = old.get("sha256")
+        return sha if isinstance(sha, str) else None
+    return None
+
+
+def _same_bytes(change: Change) -> bool:
+    live, desired = change.live, change.desired
+    return (change.action is Action.update and live is not None and desired is not None
+            and live.spec.get("sha256") == desired_sha(desired.spec))
+
+
+def _add_text(spec: dict[str, Any], data: bytes) -> None:
+    with contextlib.suppress(UnicodeDecodeError):  # binary: diffs show a summary
+        spec["content"] = data.decode()
+
+
+def _shown_content(spec: Mapping[str, Any]) -> str:
+    text = spec.get("content")
+    if isinstance(text, str) and len(text) < TEXT_DIFF_LIMIT:
+        return text
+    data = file_bytes(spec)
+    return _summary({"size": len(data), "sha256": desired_sha(spec)})
+
+
+def _summary(spec: Mapping[str, Any]) -> str:
+    return f"<{spec.get('size', '?')} bytes, sha256 {str(spec.get('sha256', '?'))[:12]}>"
+
+
+def _shown_id(wanted: Any, actual: int, name_of: Callable[[int], str | None]) -> int | str:
+    """An owner in the form the desired spec uses: the id for an id, else the name."""
+    return actual if isinstance(wanted, int) else (name_of(actual) or actual)

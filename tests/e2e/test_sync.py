@@ -1,0 +1,144 @@
+"""A user's day with the CLI: plan, sync, change, prune, history, status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.conftest import SYSTEM, Env, file_manifest
+
+
+def test_first_sync_converges_and_plan_reports_in_sync(env: Env) -> None:
+    env.commit({"gitward.yaml": SYSTEM,
+                "apps/web/motd.yaml": file_manifest("motd", "/etc/motd", "hello\n")},
+               "Add motd")
+    planned = env.cli("plan", "web")
+    assert planned.code == 2, planned.stdout
+    assert "create" in planned.stdout and "File/motd@local" in planned.stdout
+    assert not env.exists("/etc/motd"), "plan must not apply"
+
+    synced = env.cli("sync", "--all")
+    assert synced.code == 0, synced.stdout + synced.stderr
+    assert env.read("/etc/motd") == "hello\n"
+    assert oct((env.target / "etc/motd").stat().st_mode & 0o777) == "0o644"
+
+    again = env.cli("plan", "web")
+    assert again.code == 0 and "in sync" in again.stdout
+
+
+def test_change_shows_field_diff_and_history_records_commit(env: Env) -> None:
+    env.commit({"gitward.yaml": SYSTEM,
+                "apps/web/motd.yaml": file_manifest("motd", "/etc/motd", "one\ntwo\n")}, "First")
+    assert env.cli("sync", "web").code == 0
+    head = env.commit({"apps/web/motd.yaml": file_manifest("motd", "/etc/motd", "one\nthree\n",
+                                                           mode="0600")}, "Say three")
+    planned = env.cli("plan", "web", "--output", "json")
+    assert planned.code == 2
+    change = planned.json()["apps"][0]["changes"][0]
+    assert change["action"] == "update"
+    paths = {f["path"] for f in change["fields"]}
+    assert "spec.mode" in paths
+    text = env.cli("plan", "web").stdout
+    assert "-two" in text and "+three" in text, text
+
+    assert env.cli("sync", "web").code == 0
+    assert env.read("/etc/motd") == "one\nthree\n"
+    runs = env.history("web")
+    assert [r["subject"] for r in runs] == ["Say three", "First"]
+    assert runs[0]["revision"] == head
+    assert runs[0]["counts"]["update"] == 1
+    assert runs[0]["outcome"] == "succeeded"
+
+
+def test_removed_resource_is_pruned_and_prune_off_keeps_it(env: Env) -> None:
+    env.commit({"gitward.yaml": SYSTEM,
+                "apps/web/a.yaml": file_manifest("a", "/srv/a", "a\n"),
+                "apps/web/b.yaml": file_manifest("b", "/srv/b", "b\n")})
+    assert env.cli("sync", "web").code == 0
+    env.commit({"apps/web/b.yaml": None}, "Drop b")
+    assert env.cli("sync", "web").code == 0
+    assert env.exists("/srv/a") and not env.exists("/srv/b")
+
+    env.commit({"gitward.yaml": SYSTEM + "    sync: {prune: false}\n",
+                "apps/web/a.yaml": None,
+                "apps/web/c.yaml": file_manifest("c", "/srv/c", "c\n")}, "Drop a, prune off")
+    planned = env.cli("plan", "web")
+    assert "prune is off" in planned.stdout
+    assert env.cli("sync", "web").code == 0
+    assert env.exists("/srv/a"), "prune: false must keep what left Git"
+
+
+def test_takeover_backs_up_and_prune_restores_original(env: Env) -> None:
+    (env.target / "etc").mkdir()
+    (env.target / "etc/hosts").write_text("127.0.0.1 original\n")
+    env.commit({"gitward.yaml": SYSTEM,
+                "apps/web/hosts.yaml": file_manifest("hosts", "/etc/hosts", "10.0.0.1 managed\n"),
+                "apps/web/keep.yaml": file_manifest("keep", "/etc/keep", "k\n")})
+    assert env.cli("sync", "web").code == 0
+    assert env.read("/etc/hosts") == "10.0.0.1 managed\n"
+    env.commit({"apps/web/hosts.yaml": None}, "Stop managing hosts")
+    assert env.cli("sync", "web").code == 0
+    assert env.read("/etc/hosts") == "127.0.0.1 original\n"
+
+
+def test_empty_render_prunes_nothing_unless_allowed(env: Env) -> None:
+    env.commit({"gitward.yaml": SYSTEM,
+                "apps/web/a.yaml": file_manifest("a", "/srv/a", "a\n")})
+    assert env.cli("sync", "web").code == 0
+    env.commit({"apps/web/a.yaml": None, "apps/web/README.md": "nothing here\n"}, "Empty it")
+    refused = env.cli("sync", "web")
+    assert refused.code == 1
+    assert "allow_empty" in refused.stderr
+    assert env.exists("/srv/a")
+    env.commit({"gitward.yaml": SYSTEM + "    sync: {allow_empty: true}\n"}, "Allow empty")
+    assert env.cli("sync", "web").code == 0
+    assert not env.exists("/srv/a")
+
+
+def test_status_table_and_json(env: Env) -> None:
+    env.commit({"gitward.yaml": SYSTEM,
+                "apps/web/a.yaml": file_manifest("a", "/srv/a", "a\n")}, "Add a")
+    before = env.cli("status", "--output", "json").json()["apps"][0]
+    assert before["sync"] == "out_of_sync" and before["health"] == "missing"
+    env.cli("sync", "web")
+    after = env.cli("status", "--output", "json").json()["apps"][0]
+    assert after["sync"] == "synced" and after["health"] == "healthy"
+    assert after["subject"] == "Add a" and after["last_outcome"] == "succeeded"
+    (env.target / "srv/a").write_text("edited by hand\n")
+    drifted = env.cli("status").stdout
+    assert "out_of_sync" in drifted
+
+
+def test_dependencies_sync_first_and_failure_holds_dependent(env: Env) -> None:
+    system = SYSTEM + "    depends_on: [base]\n  base:\n    path: apps/base\n"
+    env.commit({"gitward.yaml": system,
+                "apps/base/d.yaml": "apiVersion: gitward/v1\nkind: Directory\nmetadata: "
+                                    "{name: srv}\nspec: {path: /srv}\n",
+                "apps/web/a.yaml": file_manifest("a", "/srv/a", "a\n")})
+    done = env.cli("sync", "--all", "--output", "json").json()["apps"]
+    assert [a["app"] for a in done] == ["base", "web"]
+    assert all(a["outcome"] == "succeeded" for a in done)
+    # Make base fail: a command that exits 1.
+    env.commit({"apps/base/fail.yaml": "apiVersion: gitward/v1\nkind: Command\nmetadata: "
+                                       "{name: boom}\nspec: {command: 'exit 3'}\n",
+                "apps/web/b.yaml": file_manifest("b", "/srv/b", "b\n")}, "Break base")
+    result = env.cli("sync", "--all", "--output", "json")
+    assert result.code == 1
+    apps = {a["app"]: a for a in result.json()["apps"]}
+    assert apps["base"]["outcome"] == "failed"
+    assert "dependency base" in apps["web"]["held"]
+    assert not env.exists("/srv/b")
+
+
+def test_waves_and_depends_on_order_applies(env: Env, tmp_path: Path) -> None:
+    log = tmp_path / "order.log"
+    def cmd(name: str, wave: str, deps: str | None = None) -> str:
+        notes = f"    gitward/wave: \"{wave}\"\n" + (
+            f"    gitward/depends-on: {deps}\n" if deps else "")
+        return (f"apiVersion: gitward/v1\nkind: Command\nmetadata:\n  name: {name}\n"
+                f"  annotations:\n{notes}spec:\n  command: echo {name} >> {log}\n")
+    env.commit({"gitward.yaml": SYSTEM,
+                "apps/web/c.yaml": "---\n".join([
+                    cmd("late", "2"), cmd("b-second", "1", "Command/a-first"),
+                    cmd("a-first", "1"), cmd("zero", "0")])})
+    assert env.cli("sync", "web").code == 0
+    assert log.read_text().split() == ["zero", "a-first", "b-second", "late"]

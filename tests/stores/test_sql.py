@@ -1,0 +1,146 @@
+"""What only the SQL store does: files that outlive the process, migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+import gitward.stores as stores_package
+from gitward.core.errors import StoreError
+from gitward.core.model import Health, Outcome
+from gitward.stores import open_store
+from gitward.stores.schema import HEAD_REVISION, metadata
+
+from .builders import applied, create, plan_of, resource
+from .conftest import POSTGRES_URL
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'gitward.db'}"
+
+
+def test_a_reopened_store_keeps_everything(sqlite_url: str) -> None:
+    motd = resource("motd")
+    with open_store(sqlite_url) as store:  # type: ignore[attr-defined]
+        run = store.begin("web", "c0ffee", plan_of(create(motd)))
+        store.result(run, applied(create(motd)))
+        store.finish(run, "succeeded", Health.healthy)
+        store.save_backup("local", "fs:/etc/motd", motd.key, b"old")
+
+    with open_store(sqlite_url) as store:  # type: ignore[attr-defined]
+        assert [r.outcome for r in store.history("web")] == [Outcome.succeeded]
+        assert store.inventory("web") == {motd.key: motd}
+        assert store.load_backup("local", "fs:/etc/motd") == b"old"
+
+
+def _imports_alembic_when_opening(url: str) -> bool:
+    code = ("import sys; from gitward.stores import open_store; "
+            f"store = open_store({url!r}); store.apps(); store.close(); "
+            "print('alembic' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    return done.stdout.strip() == "True"
+
+
+def test_only_a_store_that_needs_migrating_loads_alembic(sqlite_url: str) -> None:
+    assert _imports_alembic_when_opening(sqlite_url)       # fresh: migrates
+    assert not _imports_alembic_when_opening(sqlite_url)   # at head: no Alembic
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_url: str, tmp_path: Path) -> None:
+    open_store(sqlite_url).close()
+    with sqlite3.connect(tmp_path / "gitward.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_two_processes_share_one_sqlite_store(sqlite_url: str) -> None:
+    # The agent begins a run; a second store on the file (the CLI) sees it
+    # and can add to it, e.g. after the first process died.
+    a, b = resource("a"), resource("b")
+    plan = plan_of(create(a), create(b))
+    agent, cli = open_store(sqlite_url), open_store(sqlite_url)
+    try:
+        run = agent.begin("web", "c0ffee", plan)
+        agent.result(run, applied(plan.changes[0]))
+        assert cli.history("web")[0].outcome is Outcome.running
+        cli.result(run, applied(plan.changes[1]))
+        cli.finish(run, "succeeded", Health.healthy)
+        recorded = agent.run(run)
+        assert recorded is not None
+        assert [r.key.name for r in recorded.results] == ["a", "b"]
+        assert set(agent.inventory("web")) == {a.key, b.key}
+    finally:
+        agent.close()
+        cli.close()
+
+
+def test_a_store_from_a_newer_gitward_is_refused(sqlite_url: str, tmp_path: Path) -> None:
+    open_store(sqlite_url).close()
+    with sqlite3.connect(tmp_path / "gitward.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(StoreError, match=r"9999.*newer gitward"):
+        open_store(sqlite_url)
+
+
+def test_a_file_that_is_no_database_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a database, just some notes\n" * 100)
+    with pytest.raises(StoreError, match=r"cannot open store sqlite:///.*notes.txt"):
+        open_store(f"sqlite:///{tmp_path / 'notes.txt'}")
+
+
+def test_a_missing_directory_is_named(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"directory .*nowhere does not exist"):
+        open_store(f"sqlite:///{tmp_path / 'nowhere' / 'gitward.db'}")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql",
+                                                            marks=pytest.mark.postgres)])
+def test_the_migrations_build_exactly_the_schema_the_code_queries(
+        backend: str, sqlite_url: str, request: pytest.FixtureRequest) -> None:
+    import sqlalchemy as sa
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from gitward.stores.sql import engine_url
+
+    url = sqlite_url if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    open_store(url).close()
+    engine = sa.create_engine(engine_url(url), poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn)
+            assert context.get_current_revision() == HEAD_REVISION
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
+    config = Config()
+    config.set_main_option("script_location", str(Path(stores_package.__file__).with_name(
+        "migrations")))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+@pytest.mark.postgres
+def test_a_database_user_that_may_not_create_tables_is_told_so(postgres_url: str) -> None:
+    import psycopg
+
+    role = f"gitward_reader_{uuid.uuid4().hex[:8]}"
+    schema = postgres_url.rpartition("%3D")[2]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+    try:
+        as_reader = postgres_url.replace("postgres@", f"{role}@", 1)
+        with pytest.raises(StoreError, match=r"cannot migrate store .*permission denied"):
+            open_store(as_reader)
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"REVOKE ALL ON SCHEMA {schema} FROM {role}")
+            conn.execute(f"DROP ROLE {role}")
