@@ -44,6 +44,8 @@ class Tool:
         shutil.rmtree(self.base / f"{self.name}-state", ignore_errors=True)
         shutil.rmtree(self.target, ignore_errors=True)
         self.target.mkdir(parents=True)
+        if isinstance(self, Gitward):
+            (self.base / f"{self.name}-state").mkdir()
 
     def argv(self) -> list[str]:
         raise NotImplementedError

@@ -4,45 +4,39 @@ Every command takes ``--repo`` (a local path or a Git URL), ``--ref``,
 ``--store`` and ``--output json``; a user mistake prints one line naming the
 file, field or resource and exits 1; ``plan`` exits 2 when changes are
 pending, so scripts can gate on it.
+
+Built on click, with every heavy import (store, Git, rendering, Rich) inside
+the command that needs it: a one-shot ``gitward sync`` pays for start-up on
+every run, and start-up is most of a no-op sync.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
-import typer
+import click
 
 from gitward.console import Output
 
-T = TypeVar("T")
+__all__ = ["app", "main"]
 
-app = typer.Typer(name="gitward", no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False, rich_markup_mode=None,
-                  help="GitOps engine: converge hosts, files and services from a Git "
-                       "repository, and record every action against its commit.")
+_F = Callable[..., Any]
 
-Repo = Annotated[str, typer.Option("--repo", "-r", envvar="GITWARD_REPO",
-                                   help="Repository: local path or Git URL.")]
-Ref = Annotated[str | None, typer.Option("--ref", envvar="GITWARD_REF",
-                                         help="Branch, tag or SHA (default branch if unset).")]
-StoreUrl = Annotated[str | None, typer.Option("--store", envvar="GITWARD_STORE",
-                                              help="Store URL (sqlite:///... or postgresql://...).")]
-Roots = Annotated[list[str] | None, typer.Option(
-    "--root", help="Put target NAME under PATH instead of its root in Git: NAME=PATH.")]
-OutputMode = Annotated[str, typer.Option("--output", "-o", help="text or json.")]
-StateDir = Annotated[Path | None, typer.Option("--state-dir", envvar="GITWARD_STATE_DIR",
-                                               help="Mirrors, caches and locks.")]
+
+class _Failed(click.exceptions.Exit):
+    """Raised after the error line is printed; carries the exit code."""
 
 
 def fail(out: Output, message: str, code: int = 1) -> NoReturn:
     out.error(message)
-    raise typer.Exit(code)
+    raise _Failed(code)
 
 
 @contextmanager
@@ -58,9 +52,44 @@ def guarded(out: Output) -> Iterator[None]:
         fail(out, "interrupted", 130)
 
 
-def _roots(values: list[str] | None, out: Output) -> dict[str, str]:
+def _output(mode: str) -> Output:
+    return Output(mode)
+
+
+def output_option(fn: _F) -> _F:
+    return click.option("--output", "-o", "output", type=click.Choice(["text", "json"]),
+                        default="text", show_default=True,
+                        help="Text for people, JSON for scripts.")(fn)
+
+
+def store_option(fn: _F) -> _F:
+    return click.option("--store", envvar="GITWARD_STORE", default=None, metavar="URL",
+                        help="Store URL: sqlite:///path.db (default under "
+                             "~/.local/state/gitward) or postgresql://...")(fn)
+
+
+def repo_options(fn: _F) -> _F:
+    """--repo, --ref, --store, --root, --state-dir and --output."""
+    options: list[Callable[[_F], _F]] = [
+        click.option("--repo", "-r", envvar="GITWARD_REPO", default=".", show_default=True,
+                     help="Repository: a local path or a Git URL (file://, https://, ssh://)."),
+        click.option("--ref", envvar="GITWARD_REF", default=None,
+                     help="Branch, tag or SHA (default: the repository's default branch)."),
+        store_option,
+        click.option("--root", "roots", multiple=True, metavar="NAME=PATH",
+                     help="Put target NAME under PATH instead of its root in Git."),
+        click.option("--state-dir", envvar="GITWARD_STATE_DIR", default=None,
+                     type=click.Path(path_type=Path), help="Mirrors, caches and locks."),
+        output_option,
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _roots(values: tuple[str, ...], out: Output) -> dict[str, str]:
     roots: dict[str, str] = {}
-    for value in values or []:
+    for value in values:
         name, sep, path = value.partition("=")
         if not sep or not name or not path:
             fail(out, f"--root {value!r}: write NAME=PATH, e.g. --root local=/tmp/demo")
@@ -68,8 +97,8 @@ def _roots(values: list[str] | None, out: Output) -> dict[str, str]:
     return roots
 
 
-def workspace(repo: str, ref: str | None, store: str | None, roots: list[str] | None,
-              state_dir: Path | None, out: Output) -> Any:
+def workspace(out: Output, repo: str, ref: str | None, store: str | None,
+              roots: tuple[str, ...], state_dir: Path | None) -> Any:
     from gitward.engine.workspace import Workspace, default_state_dir
     from gitward.stores import open_store
 
@@ -78,32 +107,32 @@ def workspace(repo: str, ref: str | None, store: str | None, roots: list[str] | 
                      root_overrides=_roots(roots, out))
 
 
-def _check_output(mode: str) -> Output:
-    if mode not in ("text", "json"):
-        print(f"error: --output {mode!r}: choose text or json", file=sys.stderr)
-        raise typer.Exit(1)
-    return Output(mode)
-
-
-def _choose_apps(ws: Any, names: list[str] | None, all_apps: bool, out: Output) -> list[str]:
+def _choose_apps(ws: Any, names: tuple[str, ...], all_apps: bool, out: Output) -> list[str]:
     apps = ws.system().apps
     if names:
         for name in names:
             ws.app(name)
-        return names
+        return list(names)
     if not all_apps and len(apps) > 1:
         fail(out, f"name the apps to act on or pass --all; apps: {', '.join(sorted(apps))}")
     return sorted(apps)
 
 
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gitward", message="%(version)s")
+def app() -> None:
+    """GitOps engine: converge hosts, files and services from a Git repository,
+    and record every action against the commit that asked for it."""
+
+
 @app.command()
-def init(directory: Annotated[Path, typer.Argument(help="Where to create the repository.")],
-         root: Annotated[Path | None, typer.Option(
-             "--root", help="Target root the sample apps converge into "
-                            "(default: DIRECTORY-target beside it).")] = None,
-         output: OutputMode = "text") -> None:
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--root", type=click.Path(path_type=Path), default=None,
+              help="Target root the sample apps converge into (default: DIRECTORY-target).")
+@output_option
+def init(directory: Path, root: Path | None, output: str) -> None:
     """Create a sample GitOps repository (git init + first commit) with three apps."""
-    out = _check_output(output)
+    out = _output(output)
     from gitward.sample import scaffold
 
     with guarded(out):
@@ -114,18 +143,19 @@ def init(directory: Annotated[Path, typer.Argument(help="Where to create the rep
                        "target_root": str(target_root)})
     else:
         out.console.print(f"Created {directory} at {revision[:7]}; its apps converge into "
-                          f"{target_root}.\nNext: gitward plan --repo {directory} --all")
+                          f"{target_root}.\nNext: gitward plan --repo {directory}")
 
 
 @app.command()
-def validate(repo: Repo = ".", ref: Ref = None, store: StoreUrl = None, root: Roots = None,
-             state_dir: StateDir = None, output: OutputMode = "text") -> None:
+@repo_options
+def validate(repo: str, ref: str | None, store: str | None, roots: tuple[str, ...],
+             state_dir: Path | None, output: str) -> None:
     """Fetch, read the system map and render every app; apply nothing."""
-    out = _check_output(output)
+    out = _output(output)
     from gitward.engine.render import render_apps
 
     with guarded(out):
-        ws = workspace(repo, ref, store, root, state_dir, out)
+        ws = workspace(out, repo, ref, store, roots, state_dir)
         snap = ws.snapshot()
         system = ws.system()
         rendered = render_apps(snap, system, sorted(system.apps), ws.state_dir)
@@ -139,42 +169,47 @@ def validate(repo: Repo = ".", ref: Ref = None, store: StoreUrl = None, root: Ro
 
 
 @app.command()
-def plan(apps: Annotated[list[str] | None, typer.Argument(help="Apps (default: all).")] = None,
-         repo: Repo = ".", ref: Ref = None, store: StoreUrl = None, root: Roots = None,
-         state_dir: StateDir = None, output: OutputMode = "text") -> None:
-    """Show what a sync would change. Exit 0 in sync, 2 changes pending, 1 error."""
-    out = _check_output(output)
-    from gitward.engine.sync import app_order, sync_apps
+@click.argument("apps", nargs=-1)
+@repo_options
+def plan(apps: tuple[str, ...], repo: str, ref: str | None, store: str | None,
+         roots: tuple[str, ...], state_dir: Path | None, output: str) -> None:
+    """Show what a sync would change (default: every app).
 
-    with guarded(out):
-        ws = workspace(repo, ref, store, root, state_dir, out)
-        names = _choose_apps(ws, apps, True, out)
-        reports = sync_apps(ws, app_order(ws, names), dry_run=True)
-    out.plan(reports)
-    raise typer.Exit(0 if all(r.plan.in_sync for r in reports) else 2)
-
-
-@app.command()
-def sync(apps: Annotated[list[str] | None, typer.Argument(help="Apps to sync.")] = None,
-         all_apps: Annotated[bool, typer.Option("--all", help="Sync every app.")] = False,
-         dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only.")] = False,
-         repo: Repo = ".", ref: Ref = None, store: StoreUrl = None, root: Roots = None,
-         state_dir: StateDir = None, output: OutputMode = "text") -> None:
-    """Converge apps to the repository, in dependency order, and record the runs."""
-    out = _check_output(output)
+    Exit status: 0 in sync, 2 changes pending, 1 error."""
+    out = _output(output)
     from gitward.engine.sync import sync_apps
 
     with guarded(out):
-        ws = workspace(repo, ref, store, root, state_dir, out)
+        ws = workspace(out, repo, ref, store, roots, state_dir)
+        names = _choose_apps(ws, apps, True, out)
+        reports = sync_apps(ws, names, dry_run=True)
+    out.plan(reports)
+    raise click.exceptions.Exit(0 if all(r.plan.in_sync for r in reports) else 2)
+
+
+@app.command()
+@click.argument("apps", nargs=-1)
+@click.option("--all", "all_apps", is_flag=True, help="Sync every app.")
+@click.option("--dry-run", is_flag=True, help="Plan only; apply and record nothing.")
+@repo_options
+def sync(apps: tuple[str, ...], all_apps: bool, dry_run: bool, repo: str, ref: str | None,
+         store: str | None, roots: tuple[str, ...], state_dir: Path | None,
+         output: str) -> None:
+    """Converge apps to the repository, in dependency order, and record the runs."""
+    out = _output(output)
+    from gitward.engine.sync import sync_apps
+
+    with guarded(out):
+        ws = workspace(out, repo, ref, store, roots, state_dir)
         names = _choose_apps(ws, apps, all_apps, out)
         with _progress(out) as progress:
             reports = sync_apps(ws, names, dry_run=dry_run, progress=progress)
     if dry_run:
         out.plan(reports)
-        raise typer.Exit(0 if all(r.plan.in_sync for r in reports) else 2)
+        raise click.exceptions.Exit(0 if all(r.plan.in_sync for r in reports) else 2)
     out.sync(reports)
     bad = any(r.held or r.outcome is None or r.outcome.value != "succeeded" for r in reports)
-    raise typer.Exit(1 if bad else 0)
+    raise click.exceptions.Exit(1 if bad else 0)
 
 
 @contextmanager
@@ -196,69 +231,73 @@ def _progress(out: Output) -> Iterator[Callable[[str, int, int], None] | None]:
 
 
 @app.command()
-def status(repo: Repo = ".", ref: Ref = None, store: StoreUrl = None, root: Roots = None,
-           state_dir: StateDir = None, output: OutputMode = "text") -> None:
+@repo_options
+def status(repo: str, ref: str | None, store: str | None, roots: tuple[str, ...],
+           state_dir: Path | None, output: str) -> None:
     """Every app: revision, sync state (against live), health, last sync."""
-    out = _check_output(output)
+    out = _output(output)
     from gitward.engine.status import app_status
 
     with guarded(out):
-        ws = workspace(repo, ref, store, root, state_dir, out)
+        ws = workspace(out, repo, ref, store, roots, state_dir)
         rows = app_status(ws)
     out.status(rows)
 
 
 @app.command()
-def history(app_name: Annotated[str, typer.Argument(metavar="APP")],
-            limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
-            run: Annotated[int | None, typer.Option("--run", help="Show one run in full.")] = None,
-            store: StoreUrl = None, output: OutputMode = "text",
-            repo: Repo = ".") -> None:
+@click.argument("app_name", metavar="APP")
+@click.option("--limit", "-n", default=20, show_default=True, help="How many runs.")
+@click.option("--run", "run_id", type=int, default=None, help="Show one run in full.")
+@store_option
+@output_option
+def history(app_name: str, limit: int, run_id: int | None, store: str | None,
+            output: str) -> None:
     """Runs of an app: time, revision and subject, trigger, outcome, counts."""
-    out = _check_output(output)
+    out = _output(output)
     from gitward.stores import open_store
 
     with guarded(out):
         db = open_store(store)
-        if run is not None:
-            found = db.run(run)
+        if run_id is not None:
+            found = db.run(run_id)
             if found is None or found.app != app_name:
-                fail(out, f"no run {run} of app {app_name}; see `gitward history {app_name}`")
+                fail(out, f"no run {run_id} of app {app_name}; see `gitward history {app_name}`")
             out.run(found)
             return
         out.history(app_name, db.history(app_name, limit))
 
 
 @app.command()
-def rollback(app_name: Annotated[str, typer.Argument(metavar="APP")],
-             to: Annotated[str | None, typer.Option(
-                 "--to", help="Revision to restore (default: previous successful sync).")] = None,
-             reason: Annotated[str | None, typer.Option("--reason")] = None,
-             pin: Annotated[str | None, typer.Option(
-                 "--pin", help="Do not write to Git: pin the app to REV in the store.")] = None,
-             repo: Repo = ".", ref: Ref = None, store: StoreUrl = None, root: Roots = None,
-             state_dir: StateDir = None, output: OutputMode = "text") -> None:
+@click.argument("app_name", metavar="APP")
+@click.option("--to", default=None, metavar="REV",
+              help="Revision to restore (default: the previous successful sync).")
+@click.option("--reason", default=None, help="Why; goes into the commit message.")
+@click.option("--pin", default=None, metavar="REV",
+              help="Do not write to Git: pin the app to REV in the store and sync it there.")
+@repo_options
+def rollback(app_name: str, to: str | None, reason: str | None, pin: str | None, repo: str,
+             ref: str | None, store: str | None, roots: tuple[str, ...],
+             state_dir: Path | None, output: str) -> None:
     """Go back through Git: commit the app's paths as they were, push, sync."""
-    out = _check_output(output)
+    out = _output(output)
+    from gitward.console import report_data
     from gitward.engine.rollback import pin_app, rollback_app
 
     with guarded(out):
-        ws = workspace(repo, ref, store, root, state_dir, out)
+        ws = workspace(out, repo, ref, store, roots, state_dir)
         if pin:
             report = pin_app(ws, app_name, pin, reason)
             if out.json:
-                from gitward.console import report_data
-
-                out.emit_json({"pinned": report.revision, "sync": report_data(report)})
+                out.emit_json({"app": app_name, "pinned": report.revision,
+                               "sync": report_data(report)})
             else:
                 out.console.print(f"[magenta]pinned[/] {app_name} to {report.revision[:7]}; "
-                                  f"automatic syncs hold until `gitward unpin {app_name}`")
+                                  f"syncs stay there until `gitward unpin {app_name}`")
                 out.sync([report])
-            raise typer.Exit(0 if report.outcome and report.outcome.value == "succeeded" else 1)
+            ok = report.outcome is not None and report.outcome.value == "succeeded"
+            raise click.exceptions.Exit(0 if ok else 1)
         result = rollback_app(ws, app_name, to=to, reason=reason)
     if out.json:
-        from gitward.console import report_data
-
         out.emit_json({"app": app_name, "from": result.from_revision, "to": result.to_revision,
                        "commit": result.commit, "branch": result.branch,
                        "sync": report_data(result.sync) if result.sync else None})
@@ -273,14 +312,16 @@ def rollback(app_name: Annotated[str, typer.Argument(metavar="APP")],
             out.sync([result.sync])
     ok = result.sync is None or (result.sync.outcome is not None
                                  and result.sync.outcome.value == "succeeded")
-    raise typer.Exit(0 if ok else 1)
+    raise click.exceptions.Exit(0 if ok else 1)
 
 
 @app.command()
-def unpin(app_name: Annotated[str, typer.Argument(metavar="APP")], store: StoreUrl = None,
-          output: OutputMode = "text") -> None:
+@click.argument("app_name", metavar="APP")
+@store_option
+@output_option
+def unpin(app_name: str, store: str | None, output: str) -> None:
     """Release a pin: the app follows its branch again on the next sync."""
-    out = _check_output(output)
+    out = _output(output)
     from gitward.stores import open_store
 
     with guarded(out):
@@ -297,12 +338,17 @@ def unpin(app_name: Annotated[str, typer.Argument(metavar="APP")], store: StoreU
 
 
 @app.command()
-def events(app_name: Annotated[str | None, typer.Argument(metavar="[APP]")] = None,
-           follow: Annotated[bool, typer.Option("--follow", "-f")] = False,
-           limit: Annotated[int, typer.Option("--limit", "-n")] = 50,
-           store: StoreUrl = None, output: OutputMode = "text") -> None:
+@click.argument("app_name", metavar="[APP]", required=False)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new events.")
+@click.option("--limit", "-n", default=50, show_default=True)
+@store_option
+@output_option
+def events(app_name: str | None, follow: bool, limit: int, store: str | None,
+           output: str) -> None:
     """Decisions and actions recorded in the store, oldest first."""
-    out = _check_output(output)
+    out = _output(output)
+    from rich.markup import escape
+
     from gitward.console import when
     from gitward.stores import open_store
 
@@ -314,10 +360,10 @@ def events(app_name: Annotated[str | None, typer.Argument(metavar="[APP]")] = No
             for event in found:
                 last = max(last, event["id"])
                 if out.json:
-                    print(__import__("json").dumps(event, default=str), flush=True)
+                    print(json.dumps(event, default=str), flush=True)
                 else:
-                    out.console.print(f"{when(event['at'])} [bold]{event['app'] or '-'}[/] "
-                                      f"[cyan]{event['kind']}[/] {event['message']}")
+                    out.console.print(f"{when(event['at'])} [bold]{escape(event['app'] or '-')}"
+                                      f"[/] [cyan]{event['kind']}[/] {escape(event['message'])}")
             if not follow:
                 break
             time.sleep(1.0)
@@ -325,22 +371,14 @@ def events(app_name: Annotated[str | None, typer.Argument(metavar="[APP]")] = No
 
 
 @app.command()
-def schema(kind: Annotated[str | None, typer.Argument(help="One kind (default: all).")] = None
-           ) -> None:
-    """Print the JSON Schema of every manifest kind, for editors."""
+@click.argument("kind", required=False)
+def schema(kind: str | None) -> None:
+    """Print the JSON Schema of every manifest kind (or one), for editors."""
     out = Output("json")
     from gitward.schema import manifest_schema
 
     with guarded(out):
         out.emit_json(manifest_schema(kind))
-
-
-@app.command()
-def version() -> None:
-    """Print gitward's version."""
-    from gitward import __version__
-
-    print(__version__)
 
 
 def main() -> None:

@@ -25,8 +25,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gitward.core.document import Document
 from gitward.core.errors import DependencyCycleError, ManifestError
-from gitward.core.manifest import Document
 from gitward.core.order import find_cycle
 from gitward.core.seams import Snapshot
 from gitward.core.system import AppSpec, SystemSpec, TargetSpec

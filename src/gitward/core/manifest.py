@@ -15,15 +15,14 @@ every later error can name file and line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["API_VERSION", "Document", "Manifest", "Metadata"]
+from gitward.core.document import API_VERSION, NAME_PATTERN, Document
 
-API_VERSION = "gitward/v1"
-NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$"
+__all__ = ["API_VERSION", "NAME_PATTERN", "Document", "Manifest", "Metadata"]
+
 
 
 class Metadata(BaseModel):
@@ -41,12 +40,3 @@ class Manifest(BaseModel):
     kind: str
     metadata: Metadata
     spec: dict[str, Any] = Field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """One YAML document: its data, repository path and first line (1-based)."""
-
-    data: Any
-    path: str
-    line: int = 1

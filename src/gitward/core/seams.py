@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel
-
-from gitward.core.manifest import Document
+from gitward.core.document import Document
 from gitward.core.model import Change, Health, Key, Plan, Resource, Result, Run
-from gitward.core.system import AppSpec
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from gitward.core.system import AppSpec
 
 __all__ = ["AppState", "Backupable", "Described", "Provider", "ProviderFactory", "Renderer",
            "Snapshot", "Source", "Store"]

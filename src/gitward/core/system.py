@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from gitward.core.manifest import NAME_PATTERN
+from gitward.core.document import NAME_PATTERN
 
 __all__ = ["AppSpec", "RetryPolicy", "SyncPolicy", "SystemSpec", "TargetSpec", "parse_duration"]
 

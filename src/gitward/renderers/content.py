@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from gitward.core.document import Document
 from gitward.core.errors import ManifestError, PathEscapeError
-from gitward.core.manifest import Document
 from gitward.core.seams import Snapshot
 from gitward.core.system import AppSpec
 from gitward.renderers.values import render_template, short_revision, template_context

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gitward.core.document import Document
 from gitward.core.errors import ManifestError
-from gitward.core.manifest import Document
 from gitward.core.seams import Snapshot
 from gitward.core.system import AppSpec
 from gitward.renderers.content import resolve_all

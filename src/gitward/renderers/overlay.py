@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from gitward.core.document import Document
 from gitward.core.errors import ManifestError
-from gitward.core.manifest import Document
 from gitward.core.seams import Snapshot
 from gitward.core.system import AppSpec
 from gitward.renderers.content import CONTENT_FIELDS, resolve_all

@@ -7,7 +7,7 @@ documents (content.py). Nothing else changes.
 
 from __future__ import annotations
 
-from gitward.core.manifest import Document
+from gitward.core.document import Document
 from gitward.core.seams import Snapshot
 from gitward.core.system import AppSpec
 from gitward.renderers.content import resolve_all

@@ -28,8 +28,8 @@ from typing import Any
 
 import yaml
 
+from gitward.core.document import Document
 from gitward.core.errors import ManifestError
-from gitward.core.manifest import Document
 
 __all__ = ["ParsedDocument", "decode_text", "field_line", "find_line", "load_documents"]
 
