@@ -142,3 +142,73 @@ def test_waves_and_depends_on_order_applies(env: Env, tmp_path: Path) -> None:
                     cmd("a-first", "1"), cmd("zero", "0")])})
     assert env.cli("sync", "web").code == 0
     assert log.read_text().split() == ["zero", "a-first", "b-second", "late"]
+
+
+def test_adopting_an_identical_file_then_pruning_keeps_it(env: Env) -> None:
+    (env.target / "etc").mkdir()
+    (env.target / "etc/issue").write_text("same\n")
+    (env.target / "etc/issue").chmod(0o644)
+    env.commit({"gitward.yaml": SYSTEM,
+                "apps/web/issue.yaml": file_manifest("issue", "/etc/issue", "same\n"),
+                "apps/web/keep.yaml": file_manifest("keep", "/etc/keep", "k\n")})
+    synced = env.cli("sync", "web", "--output", "json").json()["apps"][0]
+    assert synced["counts"]["unchanged"] == 1
+    env.commit({"apps/web/issue.yaml": None}, "Stop managing issue")
+    assert env.cli("sync", "web").code == 0
+    assert env.read("/etc/issue") == "same\n", "a file gitward found must outlive its prune"
+
+
+def test_every_command_speaks_json(env: Env, tmp_path: Path) -> None:
+    env.commit({"gitward.yaml": SYSTEM,
+                "apps/web/a.yaml": file_manifest("a", "/srv/a", "a\n")}, "Add a")
+    assert env.cli("validate", "--output", "json").json()["apps"] == {"web": 1}
+    assert env.cli("plan", "--output", "json").json()["apps"][0]["in_sync"] is False
+    assert env.cli("sync", "--all", "--output", "json").json()["apps"][0]["outcome"] == \
+        "succeeded"
+    assert env.cli("status", "--output", "json").json()["apps"][0]["sync"] == "synced"
+    run = env.history("web")[0]["id"]
+    full = env.store_cli("history", "web", "--run", str(run), "--output", "json")
+    assert full.json()["results"][0]["key"] == "File/a@local"
+    events = env.store_cli("events", "web", "--output", "json").stdout.splitlines()
+    assert any('"synced"' in line for line in events)
+    assert env.store_cli("unpin", "web", "--output", "json").json() == {
+        "app": "web", "was_pinned": None}
+    bad = env.cli("plan", "nope", "--output", "json")
+    assert bad.code == 1 and "nope" in bad.json()["error"]
+
+
+def test_schema_lists_every_kind_with_field_descriptions(env: Env) -> None:
+    schema = env.cli("schema", repo_opts=False).json()
+    kinds = {branch["properties"]["kind"]["const"] for branch in schema["oneOf"]}
+    assert {"File", "Directory", "Symlink", "Command", "Application", "Target"} <= kinds
+    file_spec = next(b for b in schema["oneOf"] if b["title"] == "File")["properties"]["spec"]
+    assert "description" in file_spec["properties"]["mode"]
+    unknown = env.cli("schema", "Teapot", repo_opts=False)
+    assert unknown.code == 1 and "Teapot" in unknown.stdout
+
+
+def test_sample_repository_from_init_converges(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gitward.cli import app
+
+    runner = CliRunner()
+    repo, target = tmp_path / "demo", tmp_path / "demo-target"
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    common = ["--repo", str(repo), "--store", store, "--state-dir", str(tmp_path / "state")]
+    made = runner.invoke(app, ["init", str(repo)])
+    assert made.exit_code == 0, made.output
+    assert runner.invoke(app, ["validate", *common]).exit_code == 0
+    assert runner.invoke(app, ["plan", *common]).exit_code == 2
+    synced = runner.invoke(app, ["sync", "--all", *common, "--output", "json"])
+    assert synced.exit_code == 0, synced.output
+    import json
+
+    assert [a["app"] for a in json.loads(synced.stdout)["apps"]] == ["base", "jobs", "web"]
+    assert "listen 8080;" in (target / "srv/demo/web/site.conf").read_text()
+    assert "workers 4;" in (target / "srv/demo/web/site.conf").read_text()
+    assert "production" in (target / "srv/demo/web/index.html").read_text()
+    assert (target / "srv/demo/jobs/schedule").read_text() == "every 15 minutes: cleanup\n"
+    assert (target / "srv/demo/jobs/first-run.txt").exists()
+    assert (target / "srv/demo/current").is_symlink()
+    assert runner.invoke(app, ["plan", *common]).exit_code == 0

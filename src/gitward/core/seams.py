@@ -55,7 +55,8 @@ class Renderer(Protocol):
 
 
 class Provider(Protocol):
-    kinds: frozenset[str]
+    @property
+    def kinds(self) -> frozenset[str]: ...
 
     def read(self, resources: Collection[Resource],
              recorded: Mapping[Key, Resource] | None = None) -> dict[Key, Resource]: ...
@@ -68,8 +69,10 @@ class Provider(Protocol):
 class ProviderFactory(Protocol):
     """What an entry point in ``gitward.providers`` names: a provider class."""
 
-    kinds: frozenset[str]
-    spec_models: Mapping[str, type[BaseModel]]
+    @property
+    def kinds(self) -> frozenset[str]: ...
+    @property
+    def spec_models(self) -> Mapping[str, type[BaseModel]]: ...
 
     def __call__(self, connection: Any) -> Provider: ...
 

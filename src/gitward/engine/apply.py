@@ -22,7 +22,7 @@ from gitward.core.model import Action, Change, Key, Plan, Resource, Result
 from gitward.core.order import batches
 from gitward.core.seams import Backupable, Provider, Store
 
-__all__ = ["apply_plan"]
+__all__ = ["adopt_backup", "apply_plan"]
 
 ProviderOf = Callable[[Key], Provider]
 Progress = Callable[[Result], None]
@@ -116,8 +116,15 @@ def _apply_one(change: Change, provider: Provider, store: Store,
 
 def _backup_on_takeover(change: Change, provider: Provider, store: Store,
                         inventory: Mapping[Key, Resource]) -> None:
+    if change.key not in inventory:
+        adopt_backup(store, provider, change)
+
+
+def adopt_backup(store: Store, provider: Provider, change: Change) -> None:
+    """Save what existed before gitward first manages it, changed or not: a
+    prune then puts the target back as it was found."""
     live, desired = change.live, change.desired
-    if live is None or desired is None or change.key in inventory or desired.claim is None:
+    if live is None or desired is None or desired.claim is None:
         return
     if not isinstance(provider, Backupable):
         return

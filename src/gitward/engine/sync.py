@@ -25,7 +25,7 @@ from gitward.core.model import (
 from gitward.core.plan import plan_changes
 from gitward.core.seams import Provider, Snapshot
 from gitward.core.system import AppSpec
-from gitward.engine.apply import apply_plan
+from gitward.engine.apply import adopt_backup, apply_plan
 from gitward.engine.render import render_app, render_apps
 from gitward.engine.workspace import Workspace
 
@@ -163,6 +163,7 @@ def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool
         try:
             results = apply_plan(prep.plan, _provider_of(ws), store, run, prep.inventory,
                                  workers=workers, progress=advance if progress else None)
+            ws.flush()
             _remember_noops(ws, name, prep)
             after = dict(prep.live)
             for result in results:
@@ -204,6 +205,8 @@ def _remember_noops(ws: Workspace, name: str, prep: _Prepared) -> None:
         if change.action is not Action.noop or desired is None:
             continue
         known = prep.inventory.get(change.key)
+        if known is None:
+            adopt_backup(ws.store, _provider_of(ws)(change.key), change)
         if known is None or known.spec != redact_spec(desired.spec, desired.sensitive):
             entries.append((desired, change.live))
     if entries:

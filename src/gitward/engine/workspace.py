@@ -49,6 +49,7 @@ class Workspace:
     _system: SystemSpec | None = None
     _pinned: dict[str, Snapshot] = field(default_factory=dict)
     _providers: dict[str, dict[str, Provider]] = field(default_factory=dict)
+    _connections: dict[str, Any] = field(default_factory=dict)
 
     @property
     def source(self) -> Any:
@@ -106,14 +107,20 @@ class Workspace:
 
             spec = self.target(target)
             connection = LocalConnection(os.path.expanduser(spec.root))
-            made: dict[type, Provider] = {}
+            self._connections[target] = connection
+            made: dict[int, Provider] = {}
             kinds: dict[str, Provider] = {}
-            for kind, cls in kind_registry().items():
-                if cls not in made:
-                    made[cls] = cls(connection)
-                kinds[kind] = made[cls]
+            for kind, factory in kind_registry().items():
+                if id(factory) not in made:
+                    made[id(factory)] = factory(connection)
+                kinds[kind] = made[id(factory)]
             self._providers[target] = kinds
         return self._providers[target]
+
+    def flush(self) -> None:
+        """Make what was applied durable: fsync the directories that changed."""
+        for connection in self._connections.values():
+            connection.flush()
 
     @contextmanager
     def lock(self, app: str) -> Iterator[None]:

@@ -21,10 +21,11 @@ class serves each kind.
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.metadata import entry_points
-from typing import Any
 
 from gitward.core.errors import GitwardError
+from gitward.core.seams import ProviderFactory
 from gitward.providers.connection import ProviderError
 
 __all__ = ["ProviderError", "kind_registry", "provider_classes"]
@@ -32,10 +33,11 @@ __all__ = ["ProviderError", "kind_registry", "provider_classes"]
 ENTRY_POINT_GROUP = "gitward.providers"
 
 
-def provider_classes() -> dict[str, type[Any]]:
+@cache
+def provider_classes() -> dict[str, ProviderFactory]:
     """Every installed provider class by entry-point name, built-ins included
     even when the package metadata is missing (e.g. running from a checkout)."""
-    found: dict[str, type[Any]] = {}
+    found: dict[str, ProviderFactory] = {}
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         try:
             found[entry.name] = entry.load()
@@ -47,9 +49,10 @@ def provider_classes() -> dict[str, type[Any]]:
     return found
 
 
-def kind_registry() -> dict[str, type[Any]]:
+@cache
+def kind_registry() -> dict[str, ProviderFactory]:
     """Which provider class serves each kind, e.g. ``{"File": FilesProvider, ...}``."""
-    registry: dict[str, type[Any]] = {}
+    registry: dict[str, ProviderFactory] = {}
     owner: dict[str, str] = {}
     for name, cls in sorted(provider_classes().items()):
         for kind in sorted(cls.kinds):
@@ -60,7 +63,7 @@ def kind_registry() -> dict[str, type[Any]]:
     return registry
 
 
-def _builtins() -> dict[str, type[Any]]:
+def _builtins() -> dict[str, ProviderFactory]:
     from gitward.providers.command import CommandProvider
     from gitward.providers.files import FilesProvider
 

@@ -24,7 +24,7 @@ during every read; its exit code says healthy (0) or degraded.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -91,8 +91,8 @@ class CommandSpec(BaseModel):
 class CommandProvider:
     """The Command kind on one target, through a `Connection`."""
 
-    kinds: frozenset[str] = frozenset({"Command"})
-    spec_models: Mapping[str, type[BaseModel]] = {"Command": CommandSpec}
+    kinds: ClassVar[frozenset[str]] = frozenset({"Command"})
+    spec_models: ClassVar[Mapping[str, type[BaseModel]]] = {"Command": CommandSpec}
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection

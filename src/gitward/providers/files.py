@@ -40,7 +40,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Collection, Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -159,8 +159,8 @@ class FilesProvider:
     >>> provider.read([motd])  # {} while /tmp/t/etc/motd does not exist  # doctest: +SKIP
     """
 
-    kinds: frozenset[str] = frozenset(_TYPE_OF_KIND)
-    spec_models: Mapping[str, type[BaseModel]] = {
+    kinds: ClassVar[frozenset[str]] = frozenset(_TYPE_OF_KIND)
+    spec_models: ClassVar[Mapping[str, type[BaseModel]]] = {
         "File": FileSpec, "Directory": DirectorySpec, "Symlink": SymlinkSpec}
 
     def __init__(self, connection: Connection) -> None:
