@@ -28,6 +28,8 @@ __all__ = ["Output"]
 ACTION_STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red",
                 "noop": "dim"}
 ACTION_MARK = {"create": "+", "update": "~", "replace": "±", "delete": "-", "noop": " "}
+ACTION_WORD = {"noop": "unchanged", "create": "created", "update": "updated",
+               "replace": "replaced", "delete": "deleted"}
 OUTCOME_STYLE = {"succeeded": "green", "failed": "red", "partial": "yellow",
                  "interrupted": "red", "running": "cyan"}
 HEALTH_STYLE = {"healthy": "green", "progressing": "cyan", "unknown": "dim",
@@ -101,7 +103,9 @@ class Output:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(highlight=False, soft_wrap=False)
+            # Piped output is read by people too (CI logs): give tables room.
+            width = None if sys.stdout.isatty() else 120
+            self._console = Console(highlight=False, soft_wrap=False, width=width)
         return self._console
 
     @property
@@ -196,21 +200,18 @@ class Output:
         from rich.table import Table
 
         table = Table(title="sync", title_justify="left")
-        for column in ("app", "revision", "outcome", "health", "created", "updated",
-                       "deleted", "unchanged", "failed", "skipped", "time"):
-            table.add_column(column, justify="right" if column in (
-                "created", "updated", "deleted", "unchanged", "failed", "skipped", "time")
-                else "left")
+        for column in ("app", "revision", "outcome", "health", "changes", "time"):
+            table.add_column(column, no_wrap=column != "changes",
+                             justify="right" if column == "time" else "left")
         for report in reports:
             counts = report.tally()
             outcome = report.outcome.value if report.outcome else ("held" if report.held
                                                                    else "dry-run")
             seconds = sum(r.duration for r in report.results)
+            changes = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "nothing"
             table.add_row(escape(report.app), short(report.revision),
                           f"[{OUTCOME_STYLE.get(outcome, 'yellow')}]{outcome}[/]",
-                          _health(report.health), *(str(counts[k]) for k in (
-                              "created", "updated", "deleted", "unchanged", "failed",
-                              "skipped")), f"{seconds:.2f}s")
+                          _health(report.health), changes, f"{seconds:.2f}s")
         self.console.print(table)
         for report in reports:
             if report.held:
@@ -232,7 +233,8 @@ class Output:
 
         table = Table(title="apps", title_justify="left")
         for column in ("app", "target", "revision", "sync", "health", "last sync", "last run"):
-            table.add_column(column)
+            table.add_column(column, no_wrap=column != "revision", max_width=(
+                48 if column == "revision" else None))
         for row in rows:
             sync = row["sync"]
             sync_style = {"synced": "green", "out_of_sync": "yellow", "pinned": "magenta"}.get(
@@ -259,9 +261,11 @@ class Output:
 
         table = Table(title=f"history of {app}", title_justify="left")
         for column in ("run", "time", "revision", "trigger", "outcome", "health", "changes"):
-            table.add_column(column)
+            table.add_column(column, no_wrap=column not in ("revision", "changes"),
+                             max_width=48 if column == "revision" else None)
         for run in runs:
-            counts = ", ".join(f"{v} {k}" for k, v in run.counts.items() if v) or "no changes"
+            counts = ", ".join(f"{v} {ACTION_WORD.get(k, k)}" for k, v in run.counts.items()
+                               if v) or "no changes"
             outcome = run.outcome.value
             table.add_row(str(run.id), when(run.started),
                           f"{short(run.revision)} {escape(run.subject)}", run.trigger,

@@ -56,3 +56,32 @@ def test_pin_holds_app_at_revision_until_unpin(env: Env) -> None:
     assert env.store_cli("unpin", "web").code == 0
     env.cli("sync", "web")
     assert env.read("/srv/a") == "v2\n"
+
+
+def test_rollback_to_a_repository_that_refuses_pushes_suggests_pin(env: Env) -> None:
+    env.commit({"gitward.yaml": SYSTEM,
+                "apps/web/a.yaml": file_manifest("a", "/srv/a", "v1\n")}, "v1")
+    env.cli("sync", "web")
+    env.commit({"apps/web/a.yaml": file_manifest("a", "/srv/a", "v2\n")}, "v2")
+    env.cli("sync", "web")
+    hook = env.origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'read-only mirror' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    before = env.head()
+
+    refused = env.cli("rollback", "web")
+
+    assert refused.code == 1
+    assert "--pin" in refused.stderr and "Traceback" not in refused.stderr
+    assert env.head() == before and env.read("/srv/a") == "v2\n"
+
+
+def test_rollback_to_an_explicit_revision(env: Env) -> None:
+    first = env.commit({"gitward.yaml": SYSTEM,
+                        "apps/web/a.yaml": file_manifest("a", "/srv/a", "v1\n")}, "v1")
+    for version in ("v2", "v3"):
+        env.commit({"apps/web/a.yaml": file_manifest("a", "/srv/a", f"{version}\n")}, version)
+        env.cli("sync", "web")
+    done = env.cli("rollback", "web", "--to", first[:8], "--output", "json")
+    assert done.code == 0 and done.json()["to"] == first
+    assert env.read("/srv/a") == "v1\n"

@@ -212,3 +212,30 @@ def test_sample_repository_from_init_converges(tmp_path: Path) -> None:
     assert (target / "srv/demo/jobs/first-run.txt").exists()
     assert (target / "srv/demo/current").is_symlink()
     assert runner.invoke(app, ["plan", *common]).exit_code == 0
+
+
+def test_apps_and_targets_as_manifests_in_gitward_d(env: Env, tmp_path: Path) -> None:
+    other = tmp_path / "other-root"
+    env.commit({
+        "gitward.d/apps.yaml": (
+            "apiVersion: gitward/v1\nkind: Target\nmetadata: {name: edge}\n"
+            f"spec: {{root: {other}}}\n---\n"
+            "apiVersion: gitward/v1\nkind: Application\nmetadata: {name: edge-web}\n"
+            "spec: {path: apps/edge, target: edge}\n"),
+        "apps/edge/a.yaml": file_manifest("a", "/srv/a", "edge\n")}, "Edge app")
+    result = env.cli("sync", "edge-web")
+    assert result.code == 0, result.stderr
+    assert (other / "srv/a").read_text() == "edge\n"
+    assert not env.exists("/srv/a")
+
+
+def test_ref_selects_a_tag(env: Env) -> None:
+    env.commit({"gitward.yaml": SYSTEM,
+                "apps/web/a.yaml": file_manifest("a", "/srv/a", "released\n")}, "v1")
+    from tests.e2e.conftest import git
+
+    git(env.work, "tag", "v1.0")
+    git(env.work, "push", "-q", "origin", "v1.0")
+    env.commit({"apps/web/a.yaml": file_manifest("a", "/srv/a", "unreleased\n")}, "wip")
+    assert env.cli("sync", "web", "--ref", "v1.0").code == 0
+    assert env.read("/srv/a") == "released\n"

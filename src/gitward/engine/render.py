@@ -1,10 +1,12 @@
 """Rendering apps into desired resources, cached by the Git ids they read.
 
-Cost follows change: an app is rendered again only when the tree id of one of
-its watched paths (its path, overlay base, values files) or the blob id of any
-other file the render read (e.g. a ``source:`` outside the app) changed, or
-its spec in the system map changed. The cache holds the resources themselves,
-so an unchanged app costs one id lookup per file it read and one cache read.
+Cost follows change. Plain apps are cached file by file (render_files.py):
+a commit that changes one manifest re-renders that one. Other apps are
+rendered again only when the id of one of their watched paths (path, overlay
+base, values files) or of any other file the render read (e.g. a ``source:``
+outside the app) changed, or their spec in the system map changed. The cache
+holds the resources themselves, so an unchanged app costs one id lookup per
+file it read and one cache read.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from gitward.core.model import Resource
 from gitward.core.plan import check_unique
 from gitward.core.seams import Snapshot
 from gitward.core.system import AppSpec, SystemSpec
+from gitward.engine.render_files import render_plain_files
 
 __all__ = ["render_app", "render_apps"]
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 class _ReadLog:
@@ -71,27 +74,23 @@ def _cache_file(state_dir: Path, app: str) -> Path:
     return state_dir / "cache" / "render" / f"{app}.pickle"
 
 
-def _load_cache(path: Path, fingerprint: str, snapshot: Snapshot) -> list[Resource] | None:
+def _read_entry(path: Path | None, fingerprint: str) -> dict[str, Any]:
+    """The cache entry of an app, or {} when absent, unreadable or for another spec."""
+    if path is None:
+        return {}
     try:
         with open(path, "rb") as handle:
             entry: dict[str, Any] = pickle.load(handle)
     except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
-        return None
-    if entry.get("fingerprint") != fingerprint:
-        return None
-    if _ids(snapshot, entry["ids"]) != entry["ids"]:
-        return None
-    resources: list[Resource] = entry["resources"]
-    return resources
+        return {}
+    return entry if entry.get("fingerprint") == fingerprint else {}
 
 
-def _save_cache(path: Path, fingerprint: str, ids: dict[str, str | None],
-                resources: list[Resource]) -> None:
+def _save_entry(path: Path, entry: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with open(tmp, "wb") as handle:
-        pickle.dump({"fingerprint": fingerprint, "ids": ids, "resources": resources}, handle,
-                    protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(entry, handle, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, path)
 
 
@@ -100,10 +99,16 @@ def render_app(snapshot: Snapshot, app: AppSpec, system: SystemSpec,
     """Desired resources of one app, from the cache when nothing it read changed."""
     fingerprint = _fingerprint(app, system)
     cache = _cache_file(state_dir, app.name) if state_dir else None
-    if cache is not None:
-        cached = _load_cache(cache, fingerprint, snapshot)
-        if cached is not None:
-            return cached
+    entry = _read_entry(cache, fingerprint)
+    if app.renderer == "plain":
+        resources, units = render_plain_files(snapshot, app, entry.get("units", {}))
+        _check_targets(resources, app, system)
+        if cache is not None:
+            _save_entry(cache, {"fingerprint": fingerprint, "units": units})
+        return resources
+    if "ids" in entry and _ids(snapshot, entry["ids"]) == entry["ids"]:
+        cached: list[Resource] = entry["resources"]
+        return cached
     from gitward.providers import kind_registry
     from gitward.renderers import renderer_for
     from gitward.renderers.build import to_resources
@@ -111,18 +116,22 @@ def render_app(snapshot: Snapshot, app: AppSpec, system: SystemSpec,
     log = _ReadLog(snapshot)
     documents = renderer_for(app.renderer).render(log, app)
     resources = to_resources(documents, app, kind_registry())
+    _check_targets(resources, app, system)
+    if cache is not None:
+        # Every path read counts on its own as well as through its directory: a
+        # symlink inside the app keeps the directory's id when its target changes.
+        _save_entry(cache, {"fingerprint": fingerprint, "resources": resources,
+                            "ids": _ids(snapshot, {*app.watched_paths, *log.paths})})
+    return resources
+
+
+def _check_targets(resources: list[Resource], app: AppSpec, system: SystemSpec) -> None:
     for res in resources:
         if res.key.target not in system.targets:
             raise ManifestError(res.origin.path if res.origin else app.path,
                                 f"{res.key}: target {res.key.target!r} is not declared in "
                                 f"gitward.yaml; known: {', '.join(sorted(system.targets))}",
                                 line=res.origin.line if res.origin else None)
-    if cache is not None:
-        # Every path read counts on its own as well as through its directory: a
-        # symlink inside the app keeps the directory's id when its target changes.
-        _save_cache(cache, fingerprint, _ids(snapshot, {*app.watched_paths, *log.paths}),
-                    resources)
-    return resources
 
 
 def render_apps(snapshot: Snapshot, system: SystemSpec, names: Iterable[str],

@@ -20,12 +20,16 @@ from gitward.core.model import Outcome
 from gitward.engine.sync import AppReport, sync_app
 from gitward.engine.workspace import Workspace
 
-__all__ = ["NoRollbackTargetError", "RollbackReport", "pin_app", "rollback_app",
-           "rollback_revision", "unpin_app"]
+__all__ = ["NoRollbackTargetError", "RollbackPushError", "RollbackReport", "pin_app",
+           "rollback_app", "rollback_revision", "unpin_app"]
 
 
 class NoRollbackTargetError(GitwardError):
     """There is no earlier successful sync to go back to."""
+
+
+class RollbackPushError(GitwardError):
+    """The rollback commit could not be pushed (no permission, hook refused...)."""
 
 
 @dataclass
@@ -60,7 +64,12 @@ def rollback_app(ws: Workspace, app: str, *, to: str | None = None, reason: str 
                  author: tuple[str, str] = ("gitward", "gitward@localhost"),
                  attempts: int = 3) -> RollbackReport:
     """Commit the app's paths as they were at `to`, push, fetch and sync."""
-    from gitward.sources.commit import PushRejectedError, push, restore_paths_commit
+    from gitward.sources.commit import (
+        PushError,
+        PushRejectedError,
+        push,
+        restore_paths_commit,
+    )
 
     source = ws.source
     head = ws.snapshot()
@@ -77,6 +86,11 @@ def rollback_app(ws: Workspace, app: str, *, to: str | None = None, reason: str 
         try:
             push(source, commit, branch)
             break
+        except PushError as error:
+            raise RollbackPushError(
+                f"{error}; nothing was rolled back. If gitward may not write to this "
+                f"repository, pin the app instead: gitward rollback {app} --pin "
+                f"{target[:12]}") from None
         except PushRejectedError:
             if attempt == attempts - 1:
                 raise

@@ -12,12 +12,11 @@ In the data flow, `Provider.read` calls `stat` and `read_file` (a tight loop
 over many paths, so nothing here spawns a process or builds a model) and
 `Provider.apply` calls `write_file_atomic`, `mkdir`, `symlink` and `run`.
 
-Safety, checked before any I/O: relative paths, ``..`` components and NUL
-bytes are refused; the parent directory is resolved (symlinks followed) and
-must stay inside the root, so a symlink planted on the target (``etc ->
-/etc``) cannot redirect a write out of it. The last component is never
-followed: `stat` is an lstat, `read_file` opens with ``O_NOFOLLOW``, and
-`write_file_atomic` and `symlink` rename over a link rather than through it.
+Safety, checked before any I/O: `TargetRoot` (`paths.py`) refuses a path
+that is relative, goes up, or whose parent resolves outside the root. The last
+component is never followed: `stat` is an lstat, `read_file` opens with
+``O_NOFOLLOW``, and `write_file_atomic` and `symlink` rename over a link rather
+than through it. Failures are the `ProviderError`s of `errors.py`.
 
 Durability: `write_file_atomic` writes a temporary file in the same directory,
 fsyncs it and renames it over the path, so a reader (or a crash) sees the old
@@ -45,7 +44,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from gitward.core.errors import GitwardError, PathEscapeError
+from gitward.providers.errors import (
+    CommandTimeoutError,
+    OwnerNotPermittedError,
+    ProviderError,
+    TargetIOError,
+    UnknownOwnerError,
+)
+from gitward.providers.paths import TargetRoot, normalise_target_path
 
 __all__ = [
     "CommandResult",
@@ -62,30 +68,6 @@ __all__ = [
 
 FileKind = Literal["file", "dir", "symlink", "other"]
 Owner = int | str | None  # a name, a numeric id, or None for "leave as is"
-
-
-class ProviderError(GitwardError):
-    """A provider could not read or change a resource on its target."""
-
-
-class TargetIOError(ProviderError):
-    """An operating-system error at a target path; `errno` tells which."""
-
-    def __init__(self, message: str, errno_: int | None = None) -> None:
-        super().__init__(message)
-        self.errno = errno_
-
-
-class UnknownOwnerError(ProviderError):
-    """An owner or group name that does not exist on the target."""
-
-
-class OwnerNotPermittedError(ProviderError):
-    """gitward may not give a file away: it runs as neither root nor the owner."""
-
-
-class CommandTimeoutError(ProviderError):
-    """A command ran longer than its timeout and was killed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,19 +116,6 @@ class Connection(Protocol):
     def flush(self) -> None: ...
 
 
-def normalise_target_path(path: str) -> str:
-    """``/etc//motd/`` -> ``/etc/motd``; NUL bytes, relative paths and ``..``
-    are refused with `PathEscapeError`."""
-    if "\0" in path:
-        raise PathEscapeError(f"path {path!r} contains a NUL byte; remove it")
-    if not path.startswith("/"):
-        raise PathEscapeError(f"path {path!r} is relative; write it absolute, like /etc/motd")
-    parts = [p for p in path.split("/") if p and p != "."]
-    if ".." in parts:
-        raise PathEscapeError(f"path {path!r} contains '..'; write it without going up")
-    return "/" + "/".join(parts)
-
-
 _KINDS: dict[int, FileKind] = {stat_mod.S_IFREG: "file", stat_mod.S_IFDIR: "dir",
                                stat_mod.S_IFLNK: "symlink"}
 
@@ -164,15 +133,12 @@ class LocalConnection:
     """
 
     def __init__(self, root: str = "/") -> None:
-        if not root.startswith("/"):
-            raise PathEscapeError(f"target root {root!r} must be an absolute directory")
-        self.root = os.path.normpath(root)
-        self._real_root = os.path.realpath(self.root)
+        self._paths = TargetRoot(root)
+        self.root = self._paths.root
         self._dirty_dirs: set[str] = set()
         self._lock = threading.Lock()  # providers apply from a thread pool
         self._user_names: dict[int, str] = {}
         self._group_names: dict[int, str] = {}
-        self._inside_dirs: dict[str, tuple[int, int]] = {}
 
     def __repr__(self) -> str:
         return f"LocalConnection({self.root!r})"
@@ -181,32 +147,7 @@ class LocalConnection:
 
     def host_path(self, path: str) -> str:
         """The host path of target `path`, after refusing anything that escapes."""
-        clean = normalise_target_path(path)
-        if self.root == "/":
-            return clean  # nothing resolves outside /
-        if clean == "/":
-            return self.root
-        host = self.root + clean
-        self._check_inside(path, os.path.dirname(host))
-        return host
-
-    def _check_inside(self, path: str, host_dir: str) -> None:
-        # Resolving a path costs an lstat per component, for every file of a
-        # read. A directory found inside the root is remembered by its device
-        # and inode; if `host_dir` still leads to that very directory, one stat
-        # proves it. (Only moving that directory itself out of the root, which
-        # needs write access to the root, would go unnoticed.)
-        known = self._inside_dirs.get(host_dir)
-        if known is not None and known == _identity(host_dir):
-            return
-        real = os.path.realpath(host_dir)
-        if real != self._real_root and not real.startswith(self._real_root + "/"):
-            raise PathEscapeError(
-                f"path {path} resolves to {real}, outside the target root {self.root}, "
-                "through a symlink on the target; remove that symlink or change the path")
-        found = _identity(real)
-        if found is not None:
-            self._inside_dirs[host_dir] = found
+        return self._paths.host_path(path)
 
     def _where(self, path: str) -> str:
         return path if self.root == "/" else f"{path} (under root {self.root})"
@@ -426,7 +367,7 @@ class LocalConnection:
         shown = command if isinstance(command, str) else " ".join(command)
         workdir = self.host_path(cwd or "/")
         if cwd and self.root != "/":
-            self._check_inside(cwd, workdir)  # chdir follows the last component too
+            self._paths.check_inside(cwd, workdir)  # chdir follows the last component too
         data = input.encode() if isinstance(input, str) else input
         try:
             proc = subprocess.Popen(
@@ -467,15 +408,6 @@ def _resolve(owner: Owner, by_name: Callable[[str], pwd.struct_passwd | grp.stru
         raise UnknownOwnerError(f"{field} {owner!r} of {where} is not a {what} on the target; "
                                 f"create the {what} first or fix {field}") from None
     return entry.pw_uid if isinstance(entry, pwd.struct_passwd) else entry.gr_gid
-
-
-def _identity(path: str) -> tuple[int, int] | None:
-    """Device and inode of what `path` leads to, or None when nothing is there."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
 
 
 def _cached_name(cache: dict[int, str], number: int, look_up: Callable[[], str]) -> str | None:

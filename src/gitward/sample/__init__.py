@@ -187,7 +187,10 @@ def scaffold(directory: Path, target_root: Path) -> str:
         path.write_text(text.replace("@ROOT@", str(target_root)))
     env = {**os.environ, "GIT_AUTHOR_NAME": "gitward", "GIT_AUTHOR_EMAIL": "gitward@localhost",
            "GIT_COMMITTER_NAME": "gitward", "GIT_COMMITTER_EMAIL": "gitward@localhost"}
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"],
+    # updateInstead: pushes to the checked-out branch (e.g. a rollback commit)
+    # are accepted and update this working copy, as a user trying gitward expects.
+    for args in (["init", "-q", "-b", "main"],
+                 ["config", "receive.denyCurrentBranch", "updateInstead"], ["add", "-A"],
                  ["commit", "-q", "-m", "Sample gitward repository"]):
         subprocess.run(["git", *args], cwd=directory, env=env, check=True,
                        capture_output=True)

@@ -106,6 +106,11 @@ class Remote:
             why = status.removeprefix("[rejected]").strip()
             raise PushRejectedError(f"push of {commit[:12]} to {where} was rejected {why}: the "
                                     "branch moved on; fetch and retry")
+        if "currently checked out" in status:
+            raise PushError(f"push of {commit[:12]} to {where} failed: {self.url.redact(status)}; "
+                            "it is a working copy with that branch checked out: push to a bare "
+                            "repository, or run `git config receive.denyCurrentBranch "
+                            "updateInstead` in it")
         if status:
             raise PushError(f"push of {commit[:12]} to {where} failed: {self.url.redact(status)}; "
                             "check the credentials' write permission and the server's hooks")

@@ -59,6 +59,9 @@ class GitSnapshot:
         self.committed_at = float(commit.commit_time)
         self._repository = repository
         self._root = commit.tree
+        # pygit2 resolves "a/b/c" by re-reading every tree on the way (~170 us on
+        # a 1,000-entry directory); one name inside a cached tree takes ~0.3 us.
+        self._trees: dict[str, pygit2.Tree | None] = {"": self._root}
 
     def __repr__(self) -> str:
         return f"GitSnapshot({self.revision[:12]} {self.subject!r})"
@@ -106,13 +109,23 @@ class GitSnapshot:
         """What `path` names after following symlinks; None if absent."""
         if not path:
             return self._root
-        try:
-            found = self._root[path]  # one C call for the common case: no links on the way
-        except KeyError:
-            return self._lookup_through_links(path, MAX_SYMLINK_HOPS)
-        if found.filemode == FileMode.LINK:
+        parent, _, name = path.rpartition("/")
+        tree = self._tree_at(parent)
+        found = tree[name] if tree is not None and name in tree else None
+        if found is None or found.filemode == FileMode.LINK:
             return self._lookup_through_links(path, MAX_SYMLINK_HOPS)
         return found
+
+    def _tree_at(self, path: str) -> pygit2.Tree | None:
+        """The tree at `path` when no symlink is on the way, else None (cached)."""
+        if path in self._trees:
+            return self._trees[path]
+        parent, _, name = path.rpartition("/")
+        above = self._tree_at(parent)
+        entry = above[name] if above is not None and name in above else None
+        tree = entry if isinstance(entry, pygit2.Tree) else None
+        self._trees[path] = tree
+        return tree
 
     def _lookup_through_links(self, path: str, hops_left: int) -> pygit2.Object | None:
         """Walk `path` one name at a time, following each symlink met on the way."""

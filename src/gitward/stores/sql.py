@@ -105,6 +105,8 @@ class SqlStore:
         self._shown_url = redact_url(url)
         self._lock = threading.RLock()
         self._open_runs: dict[int, _OpenRun] = {}
+        self._writes = 0
+        self._stashed_recorded: tuple[str, int, dict[Key, Resource]] | None = None
         self._engine = self._create_engine(engine_url(url))
         self._dialect = self._engine.dialect.name
         self._conn = self._connect()
@@ -214,6 +216,7 @@ class SqlStore:
     @contextmanager
     def _writing(self) -> Iterator[sa.Connection]:
         with self._transaction("BEGIN IMMEDIATE") as conn:
+            self._writes += 1
             yield conn
 
     @contextmanager
@@ -236,13 +239,26 @@ class SqlStore:
     # -- inventory --------------------------------------------------------------
 
     def inventory(self, app: str) -> dict[Key, Resource]:
-        query = sa.select(inventory.c.resource).where(inventory.c.app == app)
+        # One query serves inventory() and the recorded() call the engine makes
+        # right after it; any write in between drops the stash.
+        query = sa.select(inventory.c.resource, inventory.c.live).where(inventory.c.app == app)
         with self._reading() as conn:
-            rows = conn.execute(query).scalars().all()
-        found = (resource_from_json(row) for row in rows)
-        return {res.key: res for res in found}
+            rows = conn.execute(query).all()
+        applied: dict[Key, Resource] = {}
+        live: dict[Key, Resource] = {}
+        for resource_json, live_json in rows:
+            res = resource_from_json(resource_json)
+            applied[res.key] = res
+            if live_json is not None:
+                seen = resource_from_json(live_json)
+                live[seen.key] = seen
+        self._stashed_recorded = (app, self._writes, live)
+        return applied
 
     def recorded(self, app: str) -> dict[Key, Resource]:
+        stash = self._stashed_recorded
+        if stash is not None and stash[0] == app and stash[1] == self._writes:
+            return dict(stash[2])
         query = sa.select(inventory.c.live).where(inventory.c.app == app,
                                                   inventory.c.live.is_not(None))
         with self._reading() as conn:
