@@ -241,16 +241,20 @@ class SqlStore:
     def inventory(self, app: str) -> dict[Key, Resource]:
         # One query serves inventory() and the recorded() call the engine makes
         # right after it; any write in between drops the stash.
-        query = sa.select(inventory.c.resource, inventory.c.live).where(inventory.c.app == app)
+        # Raw text and json.loads: SQLAlchemy's JSON result processing costs
+        # more than the decoding itself on a 10,000-resource inventory.
+        query = sa.select(sa.type_coerce(inventory.c.resource, sa.Text),
+                          sa.type_coerce(inventory.c.live, sa.Text)).where(
+                              inventory.c.app == app)
         with self._reading() as conn:
             rows = conn.execute(query).all()
         applied: dict[Key, Resource] = {}
         live: dict[Key, Resource] = {}
-        for resource_json, live_json in rows:
-            res = resource_from_json(resource_json)
+        for resource_text, live_text in rows:
+            res = resource_from_json(_json_value(resource_text))
             applied[res.key] = res
-            if live_json is not None:
-                seen = resource_from_json(live_json)
+            if live_text is not None and live_text != "null":
+                seen = resource_from_json(_json_value(live_text))
                 live[seen.key] = seen
         self._stashed_recorded = (app, self._writes, live)
         return applied
@@ -549,3 +553,7 @@ def _tune_sqlite(engine: sa.Engine) -> None:
     def _on_begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql(connection.info.get("begin", "BEGIN"))
 
+
+def _json_value(raw: Any) -> Any:
+    """A JSON column read as text (SQLite) or already decoded (PostgreSQL jsonb)."""
+    return json.loads(raw) if isinstance(raw, str | bytes) else raw
