@@ -191,9 +191,11 @@ def plan(apps: tuple[str, ...], repo: str, ref: str | None, store: str | None,
 @click.argument("apps", nargs=-1)
 @click.option("--all", "all_apps", is_flag=True, help="Sync every app.")
 @click.option("--dry-run", is_flag=True, help="Plan only; apply and record nothing.")
+@click.option("--wait", default=300.0, show_default=True, metavar="SECONDS",
+              help="How long to wait while the agent (or another sync) works on an app.")
 @repo_options
-def sync(apps: tuple[str, ...], all_apps: bool, dry_run: bool, repo: str, ref: str | None,
-         store: str | None, roots: tuple[str, ...], state_dir: Path | None,
+def sync(apps: tuple[str, ...], all_apps: bool, dry_run: bool, wait: float, repo: str,
+         ref: str | None, store: str | None, roots: tuple[str, ...], state_dir: Path | None,
          output: str) -> None:
     """Converge apps to the repository, in dependency order, and record the runs."""
     out = _output(output)
@@ -203,7 +205,7 @@ def sync(apps: tuple[str, ...], all_apps: bool, dry_run: bool, repo: str, ref: s
         ws = workspace(out, repo, ref, store, roots, state_dir)
         names = _choose_apps(ws, apps, all_apps, out)
         with _progress(out) as progress:
-            reports = sync_apps(ws, names, dry_run=dry_run, progress=progress)
+            reports = sync_apps(ws, names, dry_run=dry_run, progress=progress, wait=wait)
     if dry_run:
         out.plan(reports)
         raise click.exceptions.Exit(0 if all(r.plan.in_sync for r in reports) else 2)
@@ -368,6 +370,44 @@ def events(app_name: str | None, follow: bool, limit: int, store: str | None,
                 break
             time.sleep(1.0)
             found = db.events(app_name, last, 1000)
+
+
+@app.command()
+@click.option("--repo", "-r", default=None, help="Repository URL or path [env GITWARD_REPO].")
+@click.option("--ref", default=None, help="Branch, tag or SHA [env GITWARD_REF].")
+@click.option("--store", default=None, metavar="URL", help="Store URL [env GITWARD_STORE].")
+@click.option("--listen", default=None, metavar="HOST:PORT",
+              help="Health, metrics and webhooks (default 127.0.0.1:8080).")
+@click.option("--root", "roots", multiple=True, metavar="NAME=PATH",
+              help="Put target NAME under PATH instead of its root in Git.")
+@click.option("--state-dir", default=None, type=click.Path(path_type=Path))
+@click.option("--poll-interval", default=None, help="How often to fetch, e.g. 60s.")
+@click.option("--webhook-secret", default=None, help="[env GITWARD_WEBHOOK_SECRET]")
+@click.option("--notify", "notify_urls", multiple=True, metavar="URL",
+              help="POST notifications here (JSON); repeat for more.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None)
+@click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True,
+                                                          dir_okay=False), default=None,
+              help="TOML file with the same settings [env GITWARD_CONFIG].",
+              envvar="GITWARD_CONFIG")
+def agent(repo: str | None, ref: str | None, store: str | None, listen: str | None,
+          roots: tuple[str, ...], state_dir: Path | None, poll_interval: str | None,
+          webhook_secret: str | None, notify_urls: tuple[str, ...], log_format: str | None,
+          config_file: Path | None) -> None:
+    """Run the agent: keep every app converged, detect drift, serve webhooks."""
+    out = _output("text")
+    from gitward.agent.config import load_config
+    from gitward.agent.process import run_agent
+
+    with guarded(out):
+        flags = {"repo": repo, "ref": ref, "store": store, "listen": listen,
+                 "roots": _roots(roots, out), "state_dir": state_dir,
+                 "poll_interval": poll_interval, "webhook_secret": webhook_secret,
+                 "log_format": log_format,
+                 "notifications": [{"url": u, "format": "json"} for u in notify_urls]}
+        config = load_config(flags, os.environ, config_file)
+        code = run_agent(config)
+    raise click.exceptions.Exit(code)
 
 
 @app.command()

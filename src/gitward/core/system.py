@@ -18,7 +18,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from gitward.core.document import NAME_PATTERN
 
-__all__ = ["AppSpec", "RetryPolicy", "SyncPolicy", "SystemSpec", "TargetSpec", "parse_duration"]
+__all__ = ["AppSpec", "HttpProbe", "ProbeSpec", "RetryPolicy", "SyncPolicy", "SystemSpec",
+           "TargetSpec", "TcpProbe", "parse_duration"]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -81,6 +82,37 @@ class TargetSpec(_Strict):
         return self
 
 
+class HttpProbe(_Strict):
+    url: str = Field(description="URL to GET, e.g. http://127.0.0.1:8080/healthz.")
+    status: int = Field(200, ge=100, le=599, description="Status code that means healthy.")
+
+
+class TcpProbe(_Strict):
+    host: str = Field(description="Host to connect to.")
+    port: int = Field(ge=1, le=65535)
+
+
+class ProbeSpec(_Strict):
+    """A check of the running thing, beyond the resources' own health.
+
+    Exactly one of `http`, `tcp` or `command`; it passes when any of
+    1 + `retries` attempts, `delay` apart, succeeds within `timeout`."""
+
+    http: HttpProbe | None = None
+    tcp: TcpProbe | None = None
+    command: str | None = Field(None, description="Shell command; exit 0 means healthy.")
+    timeout: Duration = Field(5.0, description="Each attempt's time limit.")
+    retries: int = Field(2, ge=0, le=20)
+    delay: Duration = Field(1.0, description="Wait between attempts.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ProbeSpec:
+        chosen = [k for k in ("http", "tcp", "command") if getattr(self, k) is not None]
+        if len(chosen) != 1:
+            raise ValueError("give exactly one of http, tcp or command")
+        return self
+
+
 class AppSpec(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
     path: str = Field(description="Directory of the app's manifests, relative to the repo root.")
@@ -94,6 +126,7 @@ class AppSpec(_Strict):
                                               "through Jinja2 with the values.")
     sync: SyncPolicy = Field(default_factory=SyncPolicy)
     depends_on: list[str] = Field(default_factory=list, description="Apps synced before this one.")
+    probe: ProbeSpec | None = Field(None, description="Health check of the app as a whole.")
 
     @model_validator(mode="after")
     def _overlay_has_base(self) -> AppSpec:

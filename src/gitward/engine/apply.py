@@ -22,7 +22,9 @@ from gitward.core.model import Action, Change, Key, Plan, Resource, Result
 from gitward.core.order import batches
 from gitward.core.seams import Backupable, Provider, Store
 
-__all__ = ["adopt_backup", "apply_plan"]
+__all__ = ["STOPPING", "adopt_backup", "apply_plan"]
+
+STOPPING = "skipped: gitward was asked to stop before this change"
 
 ProviderOf = Callable[[Key], Provider]
 Progress = Callable[[Result], None]
@@ -30,7 +32,8 @@ Progress = Callable[[Result], None]
 
 def apply_plan(plan: Plan, provider_of: ProviderOf, store: Store, run: int,
                inventory: Mapping[Key, Resource], *, workers: int = 8,
-               progress: Progress | None = None) -> list[Result]:
+               progress: Progress | None = None,
+               should_stop: Callable[[], bool] | None = None) -> list[Result]:
     pending = list(plan.pending)
     forward = [c for c in pending if c.action is not Action.delete]
     prunes = [c for c in pending if c.action is Action.delete]
@@ -42,8 +45,9 @@ def apply_plan(plan: Plan, provider_of: ProviderOf, store: Store, run: int,
     try:
         for group in groups:
             runnable: list[Change] = []
+            stopping = should_stop is not None and should_stop()
             for change in group:
-                blocked = _blocked_by(change, failed, failed_wave)
+                blocked = STOPPING if stopping else _blocked_by(change, failed, failed_wave)
                 if blocked:
                     failed.add(change.key)
                     results.append(_record(store, run, Result(change, False, blocked,

@@ -26,7 +26,7 @@ from gitward.core.seams import Snapshot
 from gitward.core.system import AppSpec, SystemSpec
 from gitward.engine.render_files import render_plain_files
 
-__all__ = ["render_app", "render_apps"]
+__all__ = ["input_paths", "render_app", "render_apps"]
 
 CACHE_FORMAT = 2
 
@@ -141,3 +141,19 @@ def render_apps(snapshot: Snapshot, system: SystemSpec, names: Iterable[str],
                 for name in names}
     check_unique(res for resources in rendered.values() for res in resources)
     return rendered
+
+
+def input_paths(state_dir: Path, app: str) -> set[str]:
+    """Every repository path the app's last cached render read (empty if none)."""
+    path = _cache_file(state_dir, app)
+    try:
+        with open(path, "rb") as handle:
+            entry: dict[str, Any] = pickle.load(handle)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
+        return set()
+    found: set[str] = set(entry.get("ids", {}))
+    for unit_path, unit in entry.get("units", {}).items():
+        found.add(unit_path)
+        found.update(unit.read_ids)
+        found.update(unit.sources)
+    return found

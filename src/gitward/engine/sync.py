@@ -25,7 +25,7 @@ from gitward.core.model import (
 from gitward.core.plan import plan_changes
 from gitward.core.seams import Provider, Snapshot
 from gitward.core.system import AppSpec
-from gitward.engine.apply import adopt_backup, apply_plan
+from gitward.engine.apply import STOPPING, adopt_backup, apply_plan
 from gitward.engine.render import render_app, render_apps
 from gitward.engine.workspace import Workspace
 
@@ -50,6 +50,7 @@ class AppReport:
     held: str | None = None
     pinned: str | None = None
     healths: dict[Key, Health] = field(default_factory=dict)
+    probe: str | None = None                # what the app's probe said, if it has one
 
     def tally(self) -> dict[str, int]:
         """Counts a person reads: created, updated, deleted, unchanged, failed, skipped."""
@@ -128,22 +129,41 @@ def _health(ws: Workspace, desired: list[Resource], live: Mapping[Key, Resource]
     return {r.key: provider_of(r.key).health(live.get(r.key)) for r in desired}
 
 
-def plan_app(ws: Workspace, name: str, desired: list[Resource] | None = None) -> AppReport:
+def _app_health(app: AppSpec, healths: Mapping[Key, Health]) -> tuple[Health, str | None]:
+    """Worst of the resources' health and, if the app has one, its probe's."""
+    health = worst_health(healths.values())
+    if app.probe is None:
+        return health, None
+    from gitward.engine.probes import run_probe
+
+    probed, said = run_probe(app.probe)
+    return worst_health([health, probed]), said
+
+
+def plan_app(ws: Workspace, name: str, desired: list[Resource] | None = None,
+             *, probe: bool = True) -> AppReport:
     """What a sync of `name` would do now; applies nothing and records nothing."""
     prep = _prepare(ws, name, desired)
     healths = _health(ws, prep.desired, prep.live)
+    health, said = _app_health(prep.app, healths) if probe else (
+        worst_health(healths.values()), None)
     return AppReport(name, prep.snapshot.revision, prep.snapshot.subject, prep.plan,
-                     worst_health(healths.values()), pinned=prep.pinned, healths=healths)
+                     health, pinned=prep.pinned, healths=healths, probe=said)
 
 
 def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool = False,
              desired: list[Resource] | None = None, progress: Progress | None = None,
-             workers: int = 8) -> AppReport:
-    """Converge one app and record every step; see the package docstring."""
+             workers: int = 8, should_stop: Callable[[], bool] | None = None,
+             wait: float = 0.0) -> AppReport:
+    """Converge one app and record every step; see the package docstring.
+
+    `should_stop` is asked between changes: once it says yes, the change in
+    hand finishes and the rest are recorded as skipped (SIGTERM). `wait` is how
+    long to wait for another process's operation on the app to end."""
     if dry_run:
         return plan_app(ws, name, desired)
     store = ws.store
-    with ws.lock(name):
+    with ws.lock(name, wait=wait):
         # A run still `running` now belongs to a process that died holding the lock.
         store.interrupt_running(name)
         prep = _prepare(ws, name, desired)
@@ -162,7 +182,8 @@ def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool
                 progress(name, finished[0], total)
         try:
             results = apply_plan(prep.plan, _provider_of(ws), store, run, prep.inventory,
-                                 workers=workers, progress=advance if progress else None)
+                                 workers=workers, progress=advance if progress else None,
+                                 should_stop=should_stop)
             ws.flush()
             _remember_noops(ws, name, prep)
             after = dict(prep.live)
@@ -170,7 +191,7 @@ def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool
                 if result.ok and result.change.desired and result.live_after is not None:
                     after[result.change.key] = result.live_after
             healths = _health(ws, prep.desired, after)
-            health = worst_health(healths.values())
+            health, said = _app_health(prep.app, healths)
             outcome = _outcome(results)
             first_error = next((f"{r.change.key}: {r.error}" for r in results if not r.ok),
                                None)
@@ -185,7 +206,7 @@ def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool
         store.note_synced(name, prep.snapshot.revision, tree_id)
     report = AppReport(name, prep.snapshot.revision, prep.snapshot.subject, prep.plan, health,
                        results, outcome, run, first_error, pinned=prep.pinned,
-                       healths=healths)
+                       healths=healths, probe=said)
     counts = report.tally()
     store.event(name, "synced" if outcome is Outcome.succeeded else "sync-failed",
                 f"{outcome.value} at {prep.snapshot.revision[:12]} ({trigger}): "
@@ -218,6 +239,8 @@ def _remember_noops(ws: Workspace, name: str, prep: _Prepared) -> None:
 
 
 def _outcome(results: list[Result]) -> Outcome:
+    if any(r.skipped and r.error == STOPPING for r in results):
+        return Outcome.interrupted
     if all(r.ok for r in results):
         return Outcome.succeeded
     if any(r.ok for r in results):
@@ -242,7 +265,8 @@ def app_order(ws: Workspace, names: Iterable[str]) -> list[str]:
 
 def sync_apps(ws: Workspace, names: Iterable[str], *, trigger: str = "manual",
               dry_run: bool = False, progress: Progress | None = None,
-              on_report: Callable[[AppReport], None] | None = None) -> list[AppReport]:
+              on_report: Callable[[AppReport], None] | None = None,
+              wait: float = 0.0) -> list[AppReport]:
     """Sync apps in dependency order; hold an app whose dependency is not ready.
 
     Every app is rendered (and cross-checked for shared keys and paths) before
@@ -262,7 +286,7 @@ def sync_apps(ws: Workspace, names: Iterable[str], *, trigger: str = "manual",
             ws.store.event(name, "held", blocker, revision=head.revision)
         else:
             report = sync_app(ws, name, trigger=trigger, dry_run=dry_run,
-                              desired=rendered.get(name), progress=progress)
+                              desired=rendered.get(name), progress=progress, wait=wait)
         reports[name] = report
         if on_report:
             on_report(report)

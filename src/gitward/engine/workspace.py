@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -123,19 +124,26 @@ class Workspace:
             connection.flush()
 
     @contextmanager
-    def lock(self, app: str) -> Iterator[None]:
-        """Hold the app's lock for one operation; refuse if another process has it."""
+    def lock(self, app: str, wait: float = 0.0) -> Iterator[None]:
+        """Hold the app's lock for one operation, waiting up to `wait` seconds for
+        another process's operation to end; refuse after that."""
         locks = self.state_dir / "locks"
         locks.mkdir(parents=True, exist_ok=True)
         path = locks / f"{re.sub(r'[^A-Za-z0-9._-]', '_', app)}.lock"
         with open(path, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise AppBusyError(f"app {app} is being synced by {holder}; wait for it to "
-                                   "finish and try again") from None
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        handle.seek(0)
+                        holder = handle.read().strip() or "another process"
+                        raise AppBusyError(
+                            f"app {app} is being synced by {holder}; wait for it to finish "
+                            "and try again") from None
+                    time.sleep(0.05)
             handle.seek(0)
             handle.truncate()
             handle.write(f"pid {os.getpid()}")
