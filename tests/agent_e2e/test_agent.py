@@ -223,3 +223,16 @@ def test_unreachable_repository_keeps_last_state_and_prunes_nothing(
     time.sleep(1.5)
     assert agent.alive() and env.snapshot() == before
     assert httpx.get(f"{agent.url}/healthz").status_code == 200
+
+
+def test_a_commit_changes_policy_without_a_restart(env: Env, agent: AgentProcess) -> None:
+    env.commit({"gitward.yaml": SYSTEM + "    sync: {interval: 1s}\n",
+                "apps/web/a.yaml": file_manifest("a", "/srv/a", "git\n")})
+    agent.start(poll="1s")
+    wait_for(lambda: env.exists("/srv/a"), what="converge")
+    (env.target / "srv/a").write_text("by hand\n")
+    wait_for(lambda: agent.apps()["web"]["sync"] == "out_of_sync", what="drift reported")
+    env.commit({"gitward.yaml": SYSTEM + "    sync: {interval: 1s, self_heal: true}\n"},
+               "Turn on self-heal")
+    wait_for(lambda: env.read("/srv/a") == "git\n", timeout=15, what="healed after the commit")
+    assert agent.apps()["web"]["sync"] == "synced"

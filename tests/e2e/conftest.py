@@ -93,6 +93,10 @@ class Env:
         runs: list[dict[str, Any]] = json.loads(done.stdout)["runs"]
         return runs
 
+    def events(self, app_name: str) -> list[dict[str, Any]]:
+        lines = self.store_cli("events", app_name, "--output", "json").stdout.splitlines()
+        return [json.loads(line) for line in lines]
+
     def store_cli(self, *argv: str) -> Result:
         done = self.runner.invoke(app, [*argv, "--store", self.store], catch_exceptions=False)
         return Result(done.exit_code, done.stdout, done.stderr)

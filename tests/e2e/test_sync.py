@@ -239,3 +239,14 @@ def test_ref_selects_a_tag(env: Env) -> None:
     env.commit({"apps/web/a.yaml": file_manifest("a", "/srv/a", "unreleased\n")}, "wip")
     assert env.cli("sync", "web", "--ref", "v1.0").code == 0
     assert env.read("/srv/a") == "released\n"
+
+
+def test_a_file_edited_by_hand_is_degraded_until_synced(env: Env) -> None:
+    env.commit({"gitward.yaml": SYSTEM, "apps/web/a.yaml": file_manifest("a", "/srv/a", "a\n")})
+    env.cli("sync", "web")
+    (env.target / "srv/a").chmod(0o600)
+    status = env.cli("status", "--output", "json").json()["apps"][0]
+    assert status["health"] == "degraded" and status["sync"] == "out_of_sync"
+    env.cli("sync", "web")
+    assert env.cli("status", "--output", "json").json()["apps"][0]["health"] == "healthy"
+    assert "planned" in [e["kind"] for e in env.events("web")]

@@ -7,7 +7,7 @@ dependency did not end synced and healthy at this revision.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 
@@ -23,7 +23,7 @@ from gitward.core.model import (
     worst_health,
 )
 from gitward.core.plan import plan_changes
-from gitward.core.seams import Provider, Snapshot
+from gitward.core.seams import Provider, Snapshot, Store
 from gitward.core.system import AppSpec
 from gitward.engine.apply import STOPPING, adopt_backup, apply_plan
 from gitward.engine.render import render_app, render_apps
@@ -123,10 +123,20 @@ def _prepare(ws: Workspace, name: str, desired: list[Resource] | None = None) ->
     return _Prepared(app, snapshot, desired, inventory, live, plan, pinned)
 
 
-def _health(ws: Workspace, desired: list[Resource], live: Mapping[Key, Resource]
-            ) -> dict[Key, Health]:
+def _health(ws: Workspace, desired: list[Resource], live: Mapping[Key, Resource],
+            differs: Collection[Key] = ()) -> dict[Key, Health]:
+    """Each resource's health; one that exists but differs from Git (its content or
+    mode was changed by hand) is degraded whatever its provider says."""
     provider_of = _provider_of(ws)
-    return {r.key: provider_of(r.key).health(live.get(r.key)) for r in desired}
+    healths = {r.key: provider_of(r.key).health(live.get(r.key)) for r in desired}
+    for key in differs:
+        if healths.get(key) is Health.healthy:
+            healths[key] = Health.degraded
+    return healths
+
+
+def _differing(plan: Plan) -> set[Key]:
+    return {c.key for c in plan.pending if c.action in (Action.update, Action.replace)}
 
 
 def _app_health(app: AppSpec, healths: Mapping[Key, Health]) -> tuple[Health, str | None]:
@@ -144,7 +154,7 @@ def plan_app(ws: Workspace, name: str, desired: list[Resource] | None = None,
              *, probe: bool = True) -> AppReport:
     """What a sync of `name` would do now; applies nothing and records nothing."""
     prep = _prepare(ws, name, desired)
-    healths = _health(ws, prep.desired, prep.live)
+    healths = _health(ws, prep.desired, prep.live, _differing(prep.plan))
     health, said = _app_health(prep.app, healths) if probe else (
         worst_health(healths.values()), None)
     return AppReport(name, prep.snapshot.revision, prep.snapshot.subject, prep.plan,
@@ -169,6 +179,8 @@ def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool
         prep = _prepare(ws, name, desired)
         run = store.begin(name, prep.snapshot.revision, prep.plan, trigger=trigger,
                           subject=prep.snapshot.subject)
+        if prep.plan.pending:
+            _planned_event(store, name, prep.plan, trigger)
         results: list[Result] = []
         total = len(prep.plan.pending)
         if progress:
@@ -190,7 +202,8 @@ def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool
             for result in results:
                 if result.ok and result.change.desired and result.live_after is not None:
                     after[result.change.key] = result.live_after
-            healths = _health(ws, prep.desired, after)
+            failed = {r.change.key for r in results if not r.ok} & _differing(prep.plan)
+            healths = _health(ws, prep.desired, after, failed)
             health, said = _app_health(prep.app, healths)
             outcome = _outcome(results)
             first_error = next((f"{r.change.key}: {r.error}" for r in results if not r.ok),
@@ -202,6 +215,7 @@ def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool
                          error=f"{type(crash).__name__}: {crash}")
             raise
         store.finish(run, outcome.value, health, error=first_error)
+        _pruned_event(store, name, results, prep.snapshot.revision)
         tree_id = prep.snapshot.tree_id(prep.app.path)
         store.note_synced(name, prep.snapshot.revision, tree_id)
     report = AppReport(name, prep.snapshot.revision, prep.snapshot.subject, prep.plan, health,
@@ -213,6 +227,21 @@ def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool
                 + ", ".join(f"{v} {k}" for k, v in counts.items() if v),
                 revision=prep.snapshot.revision, data={"run": run, "trigger": trigger})
     return report
+
+
+def _planned_event(store: Store, name: str, plan: Plan, trigger: str) -> None:
+    counts = ", ".join(f"{v} {k}" for k, v in plan.counts().items() if v and k != "noop")
+    keys = [f"{c.action.value} {c.key}" for c in plan.pending]
+    store.event(name, "planned", f"{counts} ({trigger})", revision=plan.revision,
+                data={"changes": keys[:100]})
+
+
+def _pruned_event(store: Store, name: str, results: list[Result], revision: str) -> None:
+    pruned = [str(r.change.key) for r in results
+              if r.ok and r.change.action is Action.delete]
+    if pruned:
+        store.event(name, "pruned", f"removed {len(pruned)} resource(s) no longer in Git: "
+                    + ", ".join(pruned[:10]), revision=revision, data={"keys": pruned})
 
 
 def _remember_noops(ws: Workspace, name: str, prep: _Prepared) -> None:
