@@ -236,3 +236,18 @@ def test_a_commit_changes_policy_without_a_restart(env: Env, agent: AgentProcess
                "Turn on self-heal")
     wait_for(lambda: env.read("/srv/a") == "git\n", timeout=15, what="healed after the commit")
     assert agent.apps()["web"]["sync"] == "synced"
+
+
+def test_one_broken_app_does_not_hold_the_others(env: Env, agent: AgentProcess) -> None:
+    system = SYSTEM + "  api:\n    path: apps/api\n"
+    env.commit({"gitward.yaml": system,
+                "apps/web/a.yaml": file_manifest("a", "/srv/a", "1\n"),
+                "apps/api/b.yaml": file_manifest("b", "/srv/b", "1\n")})
+    agent.start(poll="1s")
+    wait_for(lambda: env.exists("/srv/a") and env.exists("/srv/b"), what="converge")
+    env.commit({"apps/api/b.yaml": "kind: [\n",
+                "apps/web/a.yaml": file_manifest("a", "/srv/a", "2\n")}, "Break api")
+    wait_for(lambda: env.read("/srv/a") == "2\n", what="web still converges")
+    api = wait_for(lambda: (s := agent.apps()["api"])["sync"] == "error" and s)
+    assert "apps/api/b.yaml" in api["message"]
+    assert env.read("/srv/b") == "1\n", "a broken app keeps its last good state"

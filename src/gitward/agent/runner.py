@@ -31,10 +31,10 @@ from gitward.agent.config import AgentConfig
 from gitward.agent.queue import AppQueue, Operation
 from gitward.agent.state import AppStatus
 from gitward.core.errors import GitwardError
-from gitward.core.model import Outcome
+from gitward.core.model import Outcome, Resource
 from gitward.core.seams import Snapshot, Store
 from gitward.core.system import AppSpec, SystemSpec
-from gitward.engine.render import input_paths
+from gitward.engine.render import cross_app_conflicts, input_paths, render_app
 from gitward.engine.sync import AppReport, plan_app, sync_app
 from gitward.engine.workspace import Workspace
 
@@ -68,6 +68,9 @@ class Agent:
         self._fetch_error: str | None = None
         self._ready = False
         self._source: Any = None
+        # Rendered resources per app at the current revision: drift checks of an
+        # unchanged app then cost a live read and a plan, nothing more.
+        self._desired: dict[str, tuple[str, list[Resource]]] = {}
         self.queue = AppQueue(self._operate, config.workers)
 
     # -- AgentHandle --------------------------------------------------------------
@@ -146,9 +149,10 @@ class Agent:
                          f"{snapshot.subject}", revision=snapshot.revision)
         old_system, self._snapshot, self._system = self._system, snapshot, system
         self._ready = True
+        broken = self._render_all(snapshot, system)
         changed = self._source.changed_paths(old.revision, snapshot.revision) if old else None
-        chosen = [name for name, app in system.apps.items()
-                  if self._choose(name, app, old_system, changed, snapshot)]
+        chosen = [name for name, app in system.apps.items() if name not in broken
+                  and self._choose(name, app, old_system, changed, snapshot)]
         # Mark every chosen app pending before any starts, so that a dependent never
         # mistakes a dependency's state at the old revision for its state now.
         for name in chosen:
@@ -158,6 +162,32 @@ class Agent:
         with self._lock:
             for gone in set(self._statuses) - set(system.apps):
                 del self._statuses[gone]
+
+    def _render_all(self, snapshot: Snapshot, system: SystemSpec) -> dict[str, str]:
+        """Render every unpinned app at a new revision, each on its own: an app that
+        does not render, or clashes with another, is marked and left alone; the
+        others go ahead."""
+        self._desired.clear()
+        rendered: dict[str, list[Resource]] = {}
+        broken: dict[str, str] = {}
+        for name, app in system.apps.items():
+            if self.store.app_state(name).pinned:
+                continue
+            try:
+                rendered[name] = render_app(snapshot, app, system, self.state_dir)
+            except GitwardError as error:
+                broken[name] = str(error)
+        broken.update(cross_app_conflicts(rendered))
+        for name, resources in rendered.items():
+            if name not in broken:
+                self._desired[name] = (snapshot.revision, resources)
+        for name, message in broken.items():
+            status = self._status(name, system.apps[name])
+            status.sync, status.message, status.head = "error", message, snapshot.revision
+            self.store.event(name, "invalid", message, revision=snapshot.revision)
+            self._notify("sync_failed", name, f"{name} cannot render: {message}",
+                         snapshot.revision)
+        return broken
 
     def _fetch_failed(self, message: str) -> None:
         if self.metrics:
@@ -245,7 +275,9 @@ class Agent:
         ws = self._workspace(snapshot)
         was_failing = status.last_outcome in ("failed", "partial", "error")
         try:
-            report = sync_app(ws, name, trigger=trigger, should_stop=stop, wait=600.0)
+            desired = self._desired_of(name, app, snapshot, status)
+            report = sync_app(ws, name, trigger=trigger, should_stop=stop, wait=600.0,
+                              desired=desired)
         except GitwardError as error:
             self._after_failure(name, app, status, str(error), snapshot, was_failing)
             return
@@ -253,6 +285,19 @@ class Agent:
             if self.metrics:
                 self.metrics.reconciled(name, trigger, time.monotonic() - started)
         self._after_sync(name, app, status, report, was_failing)
+
+    def _desired_of(self, name: str, app: AppSpec, snapshot: Snapshot,
+                    status: AppStatus) -> list[Resource] | None:
+        """The app's rendered resources at `snapshot`, memoised per revision; None
+        for a pinned app (the engine renders it at its pin)."""
+        if status.pinned or self._system is None:
+            return None
+        known = self._desired.get(name)
+        if known is not None and known[0] == snapshot.revision:
+            return known[1]
+        resources = render_app(snapshot, app, self._system, self.state_dir)
+        self._desired[name] = (snapshot.revision, resources)
+        return resources
 
     def _stopper(self, deadline: float | None) -> Callable[[], bool]:
         def should_stop() -> bool:
@@ -308,7 +353,8 @@ class Agent:
     def _check_drift(self, name: str, app: AppSpec, snapshot: Snapshot) -> None:
         status = self._status(name, app)
         try:
-            report = plan_app(self._workspace(snapshot), name)
+            desired = self._desired_of(name, app, snapshot, status)
+            report = plan_app(self._workspace(snapshot), name, desired)
         except GitwardError as error:
             status.sync, status.message = "error", str(error)
             return

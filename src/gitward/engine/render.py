@@ -26,7 +26,7 @@ from gitward.core.seams import Snapshot
 from gitward.core.system import AppSpec, SystemSpec
 from gitward.engine.render_files import render_plain_files
 
-__all__ = ["input_paths", "render_app", "render_apps"]
+__all__ = ["cross_app_conflicts", "input_paths", "render_app", "render_apps"]
 
 CACHE_FORMAT = 2
 
@@ -101,9 +101,9 @@ def render_app(snapshot: Snapshot, app: AppSpec, system: SystemSpec,
     cache = _cache_file(state_dir, app.name) if state_dir else None
     entry = _read_entry(cache, fingerprint)
     if app.renderer == "plain":
-        resources, units = render_plain_files(snapshot, app, entry.get("units", {}))
+        resources, units, changed = render_plain_files(snapshot, app, entry.get("units", {}))
         _check_targets(resources, app, system)
-        if cache is not None:
+        if cache is not None and changed:
             _save_entry(cache, {"fingerprint": fingerprint, "units": units})
         return resources
     if "ids" in entry and _ids(snapshot, entry["ids"]) == entry["ids"]:
@@ -157,3 +157,24 @@ def input_paths(state_dir: Path, app: str) -> set[str]:
         found.update(unit.read_ids)
         found.update(unit.sources)
     return found
+
+
+def cross_app_conflicts(rendered: dict[str, list[Resource]]) -> dict[str, str]:
+    """App name -> why it clashes with another app (same key, or the same thing
+    on a target such as one path), for apps rendered apart from each other."""
+    owners: dict[object, tuple[str, Resource]] = {}
+    clashes: dict[str, str] = {}
+    for name, resources in sorted(rendered.items()):
+        for res in resources:
+            marks: list[object] = [res.key]
+            if res.claim is not None:
+                marks.append((res.key.target, res.claim))
+            for mark in marks:
+                first = owners.setdefault(mark, (name, res))
+                if first[0] != name:
+                    what = res.claim if isinstance(mark, tuple) else str(res.key)
+                    message = (f"{what} is declared by app {first[0]} ({first[1].origin}) and "
+                               f"by app {name} ({res.origin}); keep it in one app")
+                    clashes.setdefault(first[0], message)
+                    clashes.setdefault(name, message)
+    return clashes

@@ -39,8 +39,9 @@ class FileUnit:
 
 
 def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUnit]
-                       ) -> tuple[list[Resource], dict[str, FileUnit]]:
-    """Resources of a plain app, reusing `units` from the last render where valid."""
+                       ) -> tuple[list[Resource], dict[str, FileUnit], bool]:
+    """Resources of a plain app, reusing `units` from the last render where valid;
+    the flag says whether any unit changed (so the cache needs writing)."""
     from gitward.providers import kind_registry
     from gitward.renderers.build import to_resources
     from gitward.renderers.content import resolve_all, source_files
@@ -48,13 +49,14 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
     from gitward.renderers.yaml_load import load_documents
 
     fresh: dict[str, FileUnit] = {}
+    changed = False
     for path in manifest_files(snapshot, app, app.path, MANIFEST_SUFFIXES):
         blob = snapshot.tree_id(path)
         old = units.get(path)
         if old is not None and old.blob == blob:
             fresh[path] = old
             continue
-        unit = FileUnit(blob)
+        unit, changed = FileUnit(blob), True
         try:
             unit.documents = load_documents(snapshot.read(path), path)
             unit.sources = frozenset(source_files(unit.documents))
@@ -70,6 +72,7 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
         if unit.error is not None:
             raise unit.error
         if not unit.still_valid(snapshot):
+            changed = True
             if unit.documents is None:
                 unit.documents = load_documents(snapshot.read(path), path)
             resolved = resolve_all(unit.documents, snapshot, app)
@@ -78,4 +81,4 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
         unit.documents = None
         assert unit.resources is not None
         resources.extend(unit.resources)
-    return resources, fresh
+    return resources, fresh, changed or fresh.keys() != units.keys()

@@ -106,7 +106,8 @@ class SqlStore:
         self._lock = threading.RLock()
         self._open_runs: dict[int, _OpenRun] = {}
         self._writes = 0
-        self._stashed_recorded: tuple[str, int, dict[Key, Resource]] | None = None
+        self._inventory_cache: dict[str, tuple[Any, dict[Key, Resource],
+                                               dict[Key, Resource]]] = {}
         self._engine = self._create_engine(engine_url(url))
         self._dialect = self._engine.dialect.name
         self._conn = self._connect()
@@ -239,14 +240,31 @@ class SqlStore:
     # -- inventory --------------------------------------------------------------
 
     def inventory(self, app: str) -> dict[Key, Resource]:
-        # One query serves inventory() and the recorded() call the engine makes
-        # right after it; any write in between drops the stash.
-        # Raw text and json.loads: SQLAlchemy's JSON result processing costs
-        # more than the decoding itself on a 10,000-resource inventory.
-        query = sa.select(sa.type_coerce(inventory.c.resource, sa.Text),
-                          sa.type_coerce(inventory.c.live, sa.Text)).where(
-                              inventory.c.app == app)
+        applied, _ = self._inventory_pair(app)
+        return dict(applied)
+
+    def recorded(self, app: str) -> dict[Key, Resource]:
+        _, live = self._inventory_pair(app)
+        return dict(live)
+
+    def _inventory_pair(self, app: str) -> tuple[dict[Key, Resource], dict[Key, Resource]]:
+        """(as applied, as live after apply) for `app`, read once and kept until
+        a write: this store's own, or a run of another process (seen as a new
+        or newly finished latest run), so an agent's drift checks of a large
+        app do not decode its whole inventory every interval."""
+        marker_query = (sa.select(runs.c.id, runs.c.finished).where(runs.c.app == app)
+                        .order_by(runs.c.id.desc()).limit(1))
         with self._reading() as conn:
+            latest = conn.execute(marker_query).first()
+            marker = (self._writes, tuple(latest) if latest else None)
+            cached = self._inventory_cache.get(app)
+            if cached is not None and cached[0] == marker:
+                return cached[1], cached[2]
+            # Raw text and json.loads: SQLAlchemy's JSON result processing costs
+            # more than the decoding itself on a 10,000-resource inventory.
+            query = sa.select(sa.type_coerce(inventory.c.resource, sa.Text),
+                              sa.type_coerce(inventory.c.live, sa.Text)).where(
+                                  inventory.c.app == app)
             rows = conn.execute(query).all()
         applied: dict[Key, Resource] = {}
         live: dict[Key, Resource] = {}
@@ -256,19 +274,8 @@ class SqlStore:
             if live_text is not None and live_text != "null":
                 seen = resource_from_json(_json_value(live_text))
                 live[seen.key] = seen
-        self._stashed_recorded = (app, self._writes, live)
-        return applied
-
-    def recorded(self, app: str) -> dict[Key, Resource]:
-        stash = self._stashed_recorded
-        if stash is not None and stash[0] == app and stash[1] == self._writes:
-            return dict(stash[2])
-        query = sa.select(inventory.c.live).where(inventory.c.app == app,
-                                                  inventory.c.live.is_not(None))
-        with self._reading() as conn:
-            rows = conn.execute(query).scalars().all()
-        found = (resource_from_json(row) for row in rows)
-        return {res.key: res for res in found}
+        self._inventory_cache[app] = (marker, applied, live)
+        return applied, live
 
     def remember(self, app: str, entries: Collection[tuple[Resource, Resource | None]]) -> None:
         rows = [_inventory_row(app, desired, live, None, time.time())
