@@ -74,15 +74,30 @@ def _cache_file(state_dir: Path, app: str) -> Path:
     return state_dir / "cache" / "render" / f"{app}.pickle"
 
 
-def _read_entry(path: Path | None, fingerprint: str) -> dict[str, Any]:
-    """The cache entry of an app, or {} when absent, unreadable or for another spec."""
-    if path is None:
-        return {}
+# A long-running process (the agent) keeps the entries it read or wrote, keyed
+# by file and its mtime, instead of unpickling ten thousand resources per pass.
+_MEMO: dict[Path, tuple[int, dict[str, Any]]] = {}
+
+
+def _load_entry(path: Path) -> dict[str, Any]:
     try:
+        stamp = path.stat().st_mtime_ns
+        memo = _MEMO.get(path)
+        if memo is not None and memo[0] == stamp:
+            return memo[1]
         with open(path, "rb") as handle:
             entry: dict[str, Any] = pickle.load(handle)
     except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
         return {}
+    _MEMO[path] = (stamp, entry)
+    return entry
+
+
+def _read_entry(path: Path | None, fingerprint: str) -> dict[str, Any]:
+    """The cache entry of an app, or {} when absent, unreadable or for another spec."""
+    if path is None:
+        return {}
+    entry = _load_entry(path)
     return entry if entry.get("fingerprint") == fingerprint else {}
 
 
@@ -92,6 +107,7 @@ def _save_entry(path: Path, entry: dict[str, Any]) -> None:
     with open(tmp, "wb") as handle:
         pickle.dump(entry, handle, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, path)
+    _MEMO[path] = (path.stat().st_mtime_ns, entry)
 
 
 def render_app(snapshot: Snapshot, app: AppSpec, system: SystemSpec,
@@ -145,12 +161,7 @@ def render_apps(snapshot: Snapshot, system: SystemSpec, names: Iterable[str],
 
 def input_paths(state_dir: Path, app: str) -> set[str]:
     """Every repository path the app's last cached render read (empty if none)."""
-    path = _cache_file(state_dir, app)
-    try:
-        with open(path, "rb") as handle:
-            entry: dict[str, Any] = pickle.load(handle)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
-        return set()
+    entry = _load_entry(_cache_file(state_dir, app))
     found: set[str] = set(entry.get("ids", {}))
     for unit_path, unit in entry.get("units", {}).items():
         found.add(unit_path)

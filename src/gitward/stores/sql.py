@@ -232,7 +232,11 @@ class SqlStore:
             try:
                 with self._conn.begin():
                     yield self._conn
-            except sa.exc.OperationalError as exc:
+            except BaseException as exc:
+                # A rolled-back write may have touched the inventory cache already.
+                self._inventory_cache.clear()
+                if not isinstance(exc, sa.exc.OperationalError):
+                    raise
                 # Locked, disk full, server gone: the environment, not a bug.
                 raise StoreError(f"store {self._shown_url} failed: {self._reason(exc)}"
                                  ) from exc
@@ -248,15 +252,15 @@ class SqlStore:
         return dict(live)
 
     def _inventory_pair(self, app: str) -> tuple[dict[Key, Resource], dict[Key, Resource]]:
-        """(as applied, as live after apply) for `app`, read once and kept until
-        a write: this store's own, or a run of another process (seen as a new
-        or newly finished latest run), so an agent's drift checks of a large
-        app do not decode its whole inventory every interval."""
+        """(as applied, as live after apply) for `app`, read once and then kept up
+        to date by this store's own writes; a run of another process (seen as a
+        new or newly finished latest run) makes it read again. An agent's drift
+        checks and syncs of a large app so never decode its whole inventory."""
         marker_query = (sa.select(runs.c.id, runs.c.finished).where(runs.c.app == app)
                         .order_by(runs.c.id.desc()).limit(1))
         with self._reading() as conn:
             latest = conn.execute(marker_query).first()
-            marker = (self._writes, tuple(latest) if latest else None)
+            marker = tuple(latest) if latest else None
             cached = self._inventory_cache.get(app)
             if cached is not None and cached[0] == marker:
                 return cached[1], cached[2]
@@ -283,12 +287,16 @@ class SqlStore:
         if rows:
             with self._writing() as conn:
                 conn.execute(self._statements.refresh_inventory, rows)
+                for row in rows:
+                    self._cache_upsert(app, row)
 
     def forget(self, app: str, keys: Collection[Key]) -> None:
         rows = [{"b_app": app, **_key_row(key)} for key in keys]
         if rows:
             with self._writing() as conn:
                 conn.execute(_DELETE_INVENTORY, rows)
+                for key in keys:
+                    self._cache_remove(app, key)
 
     # -- runs -------------------------------------------------------------------
 
@@ -302,6 +310,7 @@ class SqlStore:
             run_id: int = conn.execute(runs.insert().returning(runs.c.id), row).scalar_one()
             conn.execute(self._statements.touch_app, {"app": app})
             self._open_runs[run_id] = _OpenRun(app, revision, dry_run, next_seq=0)
+            self._cache_marker(app, (run_id, None))
         return run_id
 
     def result(self, run: int, result: Result) -> None:
@@ -320,8 +329,33 @@ class SqlStore:
             statement = (self._statements.apply_inventory if effect.applied
                          else self._statements.refresh_inventory)
             conn.execute(statement, row)
+            self._cache_upsert(info.app, row)
         elif isinstance(effect, Remove):
             conn.execute(_DELETE_INVENTORY, {"b_app": info.app, **_key_row(effect.key)})
+            self._cache_remove(info.app, effect.key)
+
+    def _cache_upsert(self, app: str, row: dict[str, Any]) -> None:
+        cached = self._inventory_cache.get(app)
+        if cached is None:
+            return
+        # Round-trip what was written, so the cache holds exactly what a read would.
+        res = resource_from_json(json.loads(json.dumps(row["resource"])))
+        cached[1][res.key] = res
+        if row.get("live") is not None:
+            cached[2][res.key] = resource_from_json(json.loads(json.dumps(row["live"])))
+        else:
+            cached[2].pop(res.key, None)
+
+    def _cache_remove(self, app: str, key: Key) -> None:
+        cached = self._inventory_cache.get(app)
+        if cached is not None:
+            cached[1].pop(key, None)
+            cached[2].pop(key, None)
+
+    def _cache_marker(self, app: str, marker: tuple[int, float | None]) -> None:
+        cached = self._inventory_cache.get(app)
+        if cached is not None:
+            self._inventory_cache[app] = (marker, cached[1], cached[2])
 
     def _open_run(self, conn: sa.Connection, run: int) -> _OpenRun:
         """The run's facts, from memory or (begun by another process) from the table."""
@@ -348,6 +382,9 @@ class SqlStore:
             conn.execute(runs.update().where(runs.c.id == run).values(
                 finished=now, outcome=outcome, health=Health(health).value, error=error,
                 counts=finish_counts(planned, failed or 0, skipped or 0)))
+            cached = self._inventory_cache.get(info.app)
+            if cached is not None and cached[0] is not None and cached[0][0] == run:
+                self._cache_marker(info.app, (run, now))
             if not info.dry_run:
                 state: dict[str, Any] = {"outcome": outcome, "health": Health(health).value}
                 if marks_synced(outcome, info.dry_run):

@@ -51,7 +51,7 @@ MARKER_TEXT = "gitward:update"
 _YAML_MARKER = re.compile(r"#\s*gitward:update\s+(?P<name>[^\s:#]+)(?::(?P<part>\S+))?")
 _TEXT_MARKER = re.compile(
     r"(?P<lead>#|//|--|;)\s*gitward:update\s+(?P<name>[^\s:#]+)(?::(?P<part>\S+))?")
-_TEXT_VALUE = re.compile(r"""(?P<q>["']?)(?P<value>[^\s"'=,()]+)(?P=q)\s*$""")
+_TEXT_VALUE = re.compile(r"""(?P<q>["']?)(?P<value>[^\s"'=,();]+)(?P=q)[;,)]*\s*$""")
 _PROPERTIES = re.compile(r"^(?:[&!]\S*\s+)+")
 _MAX_DEPTH = 64
 _PARTS = ("tag",)
@@ -114,7 +114,8 @@ def markers_in_yaml(text: str, path: str, known: Collection[str]) -> list[Marker
     for number, match in wanted.items():
         node = values.get(number)
         line_start = _line_offset(text, number)
-        if node is not None and node.end_mark.index > line_start + match.start():
+        if isinstance(node, ScalarNode) and node.end_mark.line + 1 == number \
+                and node.end_mark.index > line_start + match.start():
             continue  # the marker text is inside a value, not a comment
         name, part = _check_marker(match, path, number, known)
         if node is None:
@@ -258,7 +259,9 @@ def _plain_is_text(value: str) -> bool:
     if not value or value != value.strip() or re.search(r"[:#]\s|\s#|^[-?:,\[\]{}#&*!|>'\"%@`]",
                                                         value):
         return False
-    if _PYYAML_RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != _STR_TAG:
+    resolved = _PYYAML_RESOLVER.resolve(  # type: ignore[no-untyped-call]
+        yaml.ScalarNode, value, (True, False))
+    if resolved != _STR_TAG:
         return False
     ruamel = YAML(typ="rt").resolver
     return bool(ruamel.resolve(ScalarNode, value, (True, False)) == _STR_TAG)

@@ -68,6 +68,7 @@ class RegistryImage(_Strict):
     image: str | None = Field(None, description="Reference written in files before ':tag' "
                                                 "(default: registry host/repository).")
     auth: Auth | None = None
+    page_size: int = Field(100, ge=1, le=10_000, description="Tags asked per page (?n=).")
 
     @property
     def image_name(self) -> str:
@@ -125,6 +126,10 @@ class Selection(_Strict):
     def _consistent(self) -> Selection:
         if self.semver is not None and self.sort != "semver":
             raise ValueError("a semver range needs sort: semver")
+        if self.semver is not None:
+            from gitward.updates.select import parse_range  # select builds on this module
+
+            parse_range(self.semver)
         if self.regex is not None:
             try:
                 re.compile(self.regex)
@@ -156,6 +161,15 @@ class CommitSettings(_Strict):
                                                       "{policies}.")
     author: CommitAuthor = Field(default_factory=CommitAuthor)
     signing: Signing | None = None
+
+    @model_validator(mode="after")
+    def _template_fills(self) -> CommitSettings:
+        try:
+            self.message.format_map({"summary": "", "changes": "", "policies": ""})
+        except (KeyError, ValueError, IndexError) as error:
+            raise ValueError(f"message template {self.message!r} does not fill ({error}); "
+                             "use {summary}, {changes} and {policies}, {{ for a brace") from None
+        return self
 
 
 class UpdatePolicy(_Strict):
