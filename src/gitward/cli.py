@@ -411,6 +411,25 @@ def agent(repo: str | None, ref: str | None, store: str | None, listen: str | No
 
 
 @app.command()
+@click.option("--dry-run", is_flag=True,
+              help="Show proposed bumps (policy, file:line, old, new, source); commit nothing.")
+@click.option("--repo", "-r", envvar="GITWARD_REPO", default=".", show_default=True,
+              help="Repository: a local path or a Git URL.")
+@click.option("--ref", envvar="GITWARD_REF", default=None,
+              help="Branch to update (default: the origin's default branch).")
+@store_option
+@click.option("--state-dir", envvar="GITWARD_STATE_DIR", default=None,
+              type=click.Path(path_type=Path))
+@output_option
+def update(dry_run: bool, repo: str, ref: str | None, store: str | None,
+           state_dir: Path | None, output: str) -> None:
+    """Keep marked versions current: show the bumps, or commit and push them."""
+    from gitward.updates.cli import update_command
+
+    update_command(repo, ref, store, state_dir, dry_run, output)
+
+
+@app.command()
 @click.argument("kind", required=False)
 def schema(kind: str | None) -> None:
     """Print the JSON Schema of every manifest kind (or one), for editors."""

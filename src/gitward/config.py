@@ -101,9 +101,12 @@ def _read_document(doc: Document, index: int, raw: bytes, apps: dict[str, AppSpe
             _add(apps, origins, str(name), spec, f"{doc.path}:{doc.line}", "apps")
         else:
             _add(targets, origins, str(name), spec, f"{doc.path}:{doc.line}", "targets")
+    elif kind == "UpdatePolicy":
+        return  # read by gitward.updates.policy.load_policies
     else:
         raise ManifestError(doc.path, f"kind {kind!r} does not belong in the system map; "
-                            "use System, Application or Target", line=doc.line, field="kind")
+                            "use System, Application, Target or UpdatePolicy", line=doc.line,
+                            field="kind")
 
 
 def _add(into: dict[str, Any], origins: dict[str, str], name: str, spec: Any, where: str,

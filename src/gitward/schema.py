@@ -44,6 +44,9 @@ def manifest_schema(only: str | None = None) -> dict[str, Any]:
         kind: cls.spec_models[kind] for kind, cls in sorted(kind_registry().items())}
     models["Application"] = AppSpec
     models["Target"] = TargetSpec
+    from gitward.updates.policy import UpdatePolicy
+
+    models["UpdatePolicy"] = UpdatePolicy
     if only is not None:
         if only not in models:
             raise GitwardError(f"unknown kind {only!r}; known kinds: {', '.join(models)}")

@@ -251,3 +251,27 @@ def test_one_broken_app_does_not_hold_the_others(env: Env, agent: AgentProcess) 
     api = wait_for(lambda: (s := agent.apps()["api"])["sync"] == "error" and s)
     assert "apps/api/b.yaml" in api["message"]
     assert env.read("/srv/b") == "1\n", "a broken app keeps its last good state"
+
+
+def test_agent_runs_the_updater_and_deploys_its_commit(env: Env, agent: AgentProcess,
+                                                       tmp_path: Path) -> None:
+    from tests.e2e.conftest import git
+
+    releases = tmp_path / "releases"
+    git(tmp_path, "init", "-q", "-b", "main", str(releases))
+    git(releases, "commit", "-q", "--allow-empty", "-m", "first")
+    for tag in ("1.0.0", "1.1.0", "2.0.0"):
+        git(releases, "tag", tag)
+    policy = ("---\napiVersion: gitward/v1\nkind: UpdatePolicy\nmetadata: {name: app-version}\n"
+              f"spec:\n  source: {{git: {{url: \"{releases}\"}}}}\n"
+              "  select: {semver: \"<2\"}\n")
+    manifest = ("apiVersion: gitward/v1\nkind: File\nmetadata: {name: version}\nspec:\n"
+                "  path: /srv/version\n  content: \"1.0.0\"  # gitward:update app-version\n")
+    env.commit({"gitward.yaml": SYSTEM + policy, "apps/web/version.yaml": manifest}, "Pin 1.0.0")
+    agent.start(poll="1h")
+    wait_for(lambda: env.exists("/srv/version") and env.read("/srv/version") == "1.1.0",
+             timeout=30, what="the updater's bump deployed")
+    subject = git(env.origin, "log", "-1", "--format=%s", "main")
+    assert "1.1.0" in subject
+    updates = httpx.get(f"{agent.url}/api/v1/updates", timeout=5).json()["updates"]
+    assert any(u["kind"] == "update-committed" for u in updates)

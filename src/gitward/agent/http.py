@@ -7,6 +7,7 @@ status and asks for fetches, and never touches the engine:
 - ``GET /readyz`` — 200 once the agent has loaded its first revision, else 503;
 - ``GET /metrics`` — Prometheus text from `AgentMetrics`, app states counted afresh;
 - ``GET /api/v1/apps`` — every app's `AppStatus`;
+- ``GET /api/v1/updates`` — the version updater's recent runs (its events);
 - ``POST /hooks/{provider}`` — a forge says "this repository changed".
 
 A webhook goes through these steps, each ending the request when it fails:
@@ -87,6 +88,18 @@ def create_app(handle: AgentHandle, metrics: AgentMetrics, *, webhook_secret: st
             logger.exception("reading the apps' status failed")
             return error_response(500, "reading the apps' status failed; see the agent's log")
         return JSONResponse({"apps": [status.to_json() for status in statuses]})
+
+    @app.get("/api/v1/updates")
+    def list_updates() -> JSONResponse:
+        reader = getattr(handle, "updates", None)
+        if reader is None:
+            return JSONResponse({"updates": []})
+        try:
+            found = reader()
+        except Exception:
+            logger.exception("reading the updater's events failed")
+            return error_response(500, "reading the updater's runs failed; see the agent's log")
+        return JSONResponse({"updates": found})
 
     @app.post("/hooks/{provider}", status_code=202)
     async def receive_webhook(provider: str, request: Request) -> JSONResponse:

@@ -71,6 +71,8 @@ class Agent:
         # Rendered resources per app at the current revision: drift checks of an
         # unchanged app then cost a live read and a plan, nothing more.
         self._desired: dict[str, tuple[str, list[Resource]]] = {}
+        self._updated_at: dict[str, float] = {}
+        self._updater: threading.Thread | None = None
         self.queue = AppQueue(self._operate, config.workers)
 
     # -- AgentHandle --------------------------------------------------------------
@@ -103,9 +105,12 @@ class Agent:
                 next_fetch = time.monotonic() + self.config.poll_interval + random.uniform(
                     -spread, spread)
             self._queue_due_work(time.monotonic())
+            self._start_due_updates()
             self._wake.wait(timeout=max(0.05, min(0.5, next_fetch - time.monotonic())))
             self._wake.clear()
         self.queue.close()
+        if self._updater is not None:
+            self._updater.join(timeout=60)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -378,6 +383,49 @@ class Agent:
             self.store.event(name, "heal", "self_heal is on: re-applying",
                              revision=report.revision)
             self._sync(name, app, snapshot, "self_heal")
+
+    # -- the version updater ------------------------------------------------------------
+
+    def _start_due_updates(self) -> None:
+        """Run the update policies whose interval is up, one updater run at a time,
+        in the background: the updater only commits to Git; the commit comes
+        back through the next fetch like any other."""
+        snapshot = self._snapshot
+        if snapshot is None or self.stop_event.is_set() or (
+                self._updater is not None and self._updater.is_alive()):
+            return
+        from gitward.updates.policy import load_policies
+        from gitward.updates.run import due_policies
+
+        try:
+            policies = load_policies(snapshot)
+        except GitwardError:
+            return   # reported by the updater run that meets it; syncs go on
+        due = due_policies(policies, self._updated_at, time.monotonic())
+        if not due:
+            return
+        now = time.monotonic()
+        for name in due:
+            self._updated_at[name] = now
+        self._updater = threading.Thread(target=self._update, args=(due,),
+                                         name="gitward-updater", daemon=True)
+        self._updater.start()
+
+    def _update(self, due: list[str]) -> None:
+        from gitward.updates.run import run_updates
+
+        branch = self.config.ref or self._source.default_branch()
+        try:
+            run_updates(self._source, branch, self.store, only=due)
+        except GitwardError as error:
+            log.warning("update run of %s failed: %s", ", ".join(due), error)
+            return
+        self.request_fetch("updater commit")
+
+    def updates(self) -> list[dict[str, Any]]:
+        from gitward.updates.run import update_events
+
+        return update_events(self.store)
 
     # -- dependencies, health, notifications -------------------------------------------
 

@@ -73,7 +73,9 @@ def _print(out: Output, report: Any) -> None:
     if not plan.bumps:
         out.console.print(f"all marked values are current at {plan.revision[:7]}")
         return
-    table = Table("policy", "file:line", "old", "new", "source", box=None, pad_edge=False)
+    table = Table(box=None, pad_edge=False)
+    for column in ("policy", "file:line", "old", "new", "source"):
+        table.add_column(column, overflow="fold")  # long image references are never cut
     for bump in plan.bumps:
         table.add_row(escape(bump.policy), escape(bump.where), f"[red]{escape(bump.old)}[/]",
                       f"[green]{escape(bump.new)}[/]", escape(bump.source))
