@@ -26,9 +26,18 @@ RANK = {"drift": 0, "sync": 1}
 class Operation:
     kind: str        # "sync" or "drift"
     trigger: str     # auto, webhook, self_heal, retry, manual, ...
+    resource: str | None = None   # sync only this Kind/name
+    revision: str | None = None   # sync at this revision instead of the head
+
+    @property
+    def whole(self) -> bool:
+        return self.resource is None and self.revision is None
 
     def merge(self, other: Operation) -> Operation:
-        return other if RANK[other.kind] > RANK[self.kind] else self
+        if RANK[other.kind] != RANK[self.kind]:
+            return other if RANK[other.kind] > RANK[self.kind] else self
+        # Two syncs: a whole-app sync covers a narrower one.
+        return other if other.whole and not self.whole else self
 
 
 class AppQueue:

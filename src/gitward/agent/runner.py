@@ -31,16 +31,20 @@ from gitward.agent.config import AgentConfig
 from gitward.agent.queue import AppQueue, Operation
 from gitward.agent.state import AppStatus
 from gitward.core.errors import GitwardError
-from gitward.core.model import Outcome, Resource
+from gitward.core.model import Key, Outcome, Resource
 from gitward.core.seams import Snapshot, Store
 from gitward.core.system import AppSpec, SystemSpec
 from gitward.engine.render import cross_app_conflicts, input_paths, render_app
 from gitward.engine.sync import AppReport, plan_app, sync_app
 from gitward.engine.workspace import Workspace
 
-__all__ = ["Agent"]
+__all__ = ["Agent", "UnknownAppError"]
 
 log = logging.getLogger("gitward.agent")
+
+
+class UnknownAppError(GitwardError):
+    """An action named an app the repository does not declare."""
 
 
 @dataclass
@@ -66,6 +70,7 @@ class Agent:
         self._snapshot: Snapshot | None = None
         self._system: SystemSpec | None = None
         self._fetch_error: str | None = None
+        self._last_fetch: float | None = None
         self._ready = False
         self._source: Any = None
         # Rendered resources per app at the current revision: drift checks of an
@@ -136,7 +141,7 @@ class Agent:
             return
         if self.metrics:
             self.metrics.fetched(self.config.repo)
-        self._fetch_error = None
+        self._fetch_error, self._last_fetch = None, time.time()
         old = self._snapshot
         if old is not None and old.revision == snapshot.revision:
             self._ready = True
@@ -210,7 +215,7 @@ class Agent:
         state = self.store.app_state(name)
         status.head, status.subject, status.pinned = snapshot.revision, snapshot.subject, \
             state.pinned
-        status.suspended = app.sync.suspend
+        status.suspended = app.sync.suspend or state.suspended
         self._next_drift.setdefault(name, time.monotonic() + app.sync.interval)
         before = old_system.apps.get(name) if old_system else None
         affected = (changed is None or before != app
@@ -228,12 +233,13 @@ class Agent:
         self._retries.pop(name, None)
         return True
 
-    @staticmethod
-    def _auto_hold(app: AppSpec, pinned: str | None) -> str | None:
+    def _auto_hold(self, app: AppSpec, pinned: str | None) -> str | None:
         if pinned:
             return f"pinned to {pinned[:12]}; new revisions wait for `gitward unpin {app.name}`"
         if app.sync.suspend:
             return "suspended in gitward.yaml (sync.suspend: true)"
+        if self.store.app_state(app.name).suspended:
+            return f"suspended through the API; `resume` it to sync {app.name} again"
         if not app.sync.auto:
             return "auto-sync is off (sync.auto: false); run `gitward sync`"
         return None
@@ -269,20 +275,27 @@ class Agent:
             status.sync = "waiting" if blocker.startswith("waiting") else "held"
             status.message = blocker
             return
-        self._sync(name, app, snapshot, op.trigger)
+        self._sync(name, app, snapshot, op.trigger, op)
 
-    def _sync(self, name: str, app: AppSpec, snapshot: Snapshot, trigger: str) -> None:
+    def _sync(self, name: str, app: AppSpec, snapshot: Snapshot, trigger: str,
+              op: Operation | None = None) -> None:
         status = self._status(name, app)
         status.sync = "syncing"
         started = time.monotonic()
         deadline = started + app.sync.timeout if app.sync.timeout else None
         stop = self._stopper(deadline)
-        ws = self._workspace(snapshot)
         was_failing = status.last_outcome in ("failed", "partial", "error")
         try:
-            desired = self._desired_of(name, app, snapshot, status)
+            if op is not None and op.revision:
+                # A sync at another revision renders from that commit.
+                ws = self._workspace(self._source.snapshot(self._source.resolve(op.revision)))
+                desired = None
+            else:
+                ws = self._workspace(snapshot)
+                desired = self._desired_of(name, app, snapshot, status)
+            only = Key.parse(op.resource, app.target) if op and op.resource else None
             report = sync_app(ws, name, trigger=trigger, should_stop=stop, wait=600.0,
-                              desired=desired)
+                              desired=desired, only=only)
         except GitwardError as error:
             self._after_failure(name, app, status, str(error), snapshot, was_failing)
             return

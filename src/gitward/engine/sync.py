@@ -106,7 +106,8 @@ def read_live(ws: Workspace, wanted: Iterable[Resource],
     return live
 
 
-def _prepare(ws: Workspace, name: str, desired: list[Resource] | None = None) -> _Prepared:
+def _prepare(ws: Workspace, name: str, desired: list[Resource] | None = None,
+             only: Key | None = None) -> _Prepared:
     snapshot, app = ws.snapshot_for(name)
     pinned = ws.store.app_state(name).pinned
     if desired is None:
@@ -120,6 +121,14 @@ def _prepare(ws: Workspace, name: str, desired: list[Resource] | None = None) ->
     plan = plan_changes(snapshot.revision, desired, live, inventory,
                         lambda d, lv: provider_of(d.key).diff(d, lv),
                         prune=app.sync.prune, allow_empty=app.sync.allow_empty)
+    if only is not None:
+        # A sync of one resource: its change alone; nothing else applied or pruned.
+        chosen = tuple(c for c in plan.changes if c.key == only)
+        if not chosen:
+            raise GitwardError(f"app {name} has no resource {only} at "
+                               f"{snapshot.revision[:12]}")
+        plan = Plan(plan.revision, chosen)
+        desired = [r for r in desired if r.key == only]
     return _Prepared(app, snapshot, desired, inventory, live, plan, pinned)
 
 
@@ -164,7 +173,7 @@ def plan_app(ws: Workspace, name: str, desired: list[Resource] | None = None,
 def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool = False,
              desired: list[Resource] | None = None, progress: Progress | None = None,
              workers: int = 8, should_stop: Callable[[], bool] | None = None,
-             wait: float = 0.0) -> AppReport:
+             wait: float = 0.0, only: Key | None = None) -> AppReport:
     """Converge one app and record every step; see the package docstring.
 
     `should_stop` is asked between changes: once it says yes, the change in
@@ -176,7 +185,7 @@ def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool
     with ws.lock(name, wait=wait):
         # A run still `running` now belongs to a process that died holding the lock.
         store.interrupt_running(name)
-        prep = _prepare(ws, name, desired)
+        prep = _prepare(ws, name, desired, only)
         run = store.begin(name, prep.snapshot.revision, prep.plan, trigger=trigger,
                           subject=prep.snapshot.subject)
         if prep.plan.pending:

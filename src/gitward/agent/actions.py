@@ -1,0 +1,129 @@
+"""What the web layer may ask of a running agent (`AgentActions`).
+
+`WebActions` wraps an `Agent`: reads come from what the agent already knows
+(its current revision, statuses, renders), and every action goes through the
+agent's own paths — a sync is queued on the app's single-operation queue, a
+rollback is a Git commit as on the command line, a pin or a suspension is
+recorded in the store where the agent's scheduler honours it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitward.agent.queue import Operation
+from gitward.agent.runner import Agent, UnknownAppError
+from gitward.agent.state import AppStatus
+from gitward.core.errors import GitwardError
+from gitward.core.model import Key
+from gitward.core.seams import Snapshot
+from gitward.core.system import SystemSpec
+from gitward.engine.rollback import RollbackReport
+from gitward.engine.sync import AppReport, plan_app
+
+__all__ = ["WebActions"]
+
+
+class WebActions:
+    """`AgentActions` for the HTTP API and the web UI."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+
+    def ready(self) -> bool:
+        return self.agent.ready()
+
+    def apps(self) -> list[AppStatus]:
+        return self.agent.apps()
+
+    def updates(self) -> list[dict[str, Any]]:
+        return self.agent.updates()
+
+    def request_fetch(self, reason: str) -> None:
+        self.agent.request_fetch(reason)
+
+    def system(self) -> SystemSpec | None:
+        return self.agent._system
+
+    def plan(self, app: str) -> AppReport:
+        system, snapshot = self._require_app(app)
+        status = self.agent._status(app, system.apps[app])
+        desired = self.agent._desired_of(app, system.apps[app], snapshot, status)
+        return plan_app(self.agent._workspace(snapshot), app, desired)
+
+    def sources(self) -> list[dict[str, Any]]:
+        from gitward.sources.urls import redact_url_credentials
+
+        snapshot = self.agent._snapshot
+        config = self.agent.config
+        return [{"url": redact_url_credentials(config.repo), "ref": config.ref,
+                 "revision": snapshot.revision if snapshot else None,
+                 "subject": snapshot.subject if snapshot else None,
+                 "last_fetch": self.agent._last_fetch, "error": self.agent._fetch_error}]
+
+    def commit_info(self, revision: str) -> dict[str, Any]:
+        commit = self.agent._source.commit(revision)
+        message = commit.message.strip()
+        return {"revision": str(commit.id), "subject": message.splitlines()[0] if message
+                else "", "author": commit.author.name, "email": commit.author.email,
+                "time": float(commit.commit_time)}
+
+    def request_sync(self, app: str, *, who: str, resource: str | None = None,
+                     revision: str | None = None) -> None:
+        system, snapshot = self._require_app(app)
+        if resource is not None:
+            Key.parse(resource, system.apps[app].target)   # refuse a bad reference now
+        what = (f" of {resource}" if resource else "") + (
+            f" at {revision[:12]}" if revision else "")
+        self.agent.store.event(app, "sync-requested", f"{who} asked for a sync{what}",
+                               revision=revision or snapshot.revision, data={"who": who})
+        self.agent.queue.submit(app, Operation("sync", "api", resource, revision))
+
+    def rollback(self, app: str, *, who: str, to: str | None = None,
+                 reason: str | None = None) -> RollbackReport:
+        from gitward.engine.rollback import rollback_app
+
+        self._require_app(app)
+        ws = self.agent._workspace(None)
+        ws._snapshot = None
+        report = rollback_app(ws, app, to=to, reason=reason or f"requested by {who}")
+        self.agent.request_fetch(f"rollback of {app} by {who}")
+        return report
+
+    def pin(self, app: str, revision: str, *, who: str, reason: str | None = None) -> None:
+        system, _ = self._require_app(app)
+        full = self.agent._source.resolve(revision)
+        self.agent.store.pin(app, full, reason or f"pinned by {who}")
+        self.agent.store.event(app, "pinned", f"{who} pinned {app} to {full[:12]}", revision=full)
+        self.agent._status(app, system.apps[app]).pinned = full
+        self.agent.queue.submit(app, Operation("sync", "pin"))
+
+    def unpin(self, app: str, *, who: str) -> None:
+        system, _ = self._require_app(app)
+        was = self.agent.store.app_state(app).pinned
+        self.agent.store.pin(app, None)
+        self.agent.store.event(app, "unpinned", f"{who} unpinned {app}", revision=was)
+        self.agent._status(app, system.apps[app]).pinned = None
+        self.agent.queue.submit(app, Operation("sync", "unpin"))
+
+    def suspend(self, app: str, *, who: str) -> None:
+        system, _ = self._require_app(app)
+        self.agent.store.set_suspended(app, True)  # type: ignore[attr-defined]
+        self.agent.store.event(app, "suspended", f"{who} suspended automatic syncs of {app}")
+        self.agent._status(app, system.apps[app]).suspended = True
+
+    def resume(self, app: str, *, who: str) -> None:
+        system, _ = self._require_app(app)
+        self.agent.store.set_suspended(app, False)  # type: ignore[attr-defined]
+        self.agent.store.event(app, "resumed", f"{who} resumed automatic syncs of {app}")
+        self.agent._status(app, system.apps[app]).suspended = system.apps[app].sync.suspend
+        self.agent.queue.submit(app, Operation("sync", "resume"))
+
+    def _require_app(self, app: str) -> tuple[SystemSpec, Snapshot]:
+        system, snapshot = self.agent._system, self.agent._snapshot
+        if system is None or snapshot is None:
+            raise GitwardError("the agent has not read the repository yet; try again shortly")
+        if app not in system.apps:
+            raise UnknownAppError(f"no app named {app!r}; known apps: "
+                                  f"{', '.join(sorted(system.apps)) or 'none'}")
+        return system, snapshot
