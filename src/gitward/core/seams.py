@@ -109,6 +109,7 @@ class AppState:
     health: str | None = None
     pinned: str | None = None
     pin_reason: str | None = None
+    suspended: bool = False
 
 
 class Store(Protocol):
