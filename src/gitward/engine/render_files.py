@@ -42,11 +42,9 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
                        ) -> tuple[list[Resource], dict[str, FileUnit], bool]:
     """Resources of a plain app, reusing `units` from the last render where valid;
     the flag says whether any unit changed (so the cache needs writing)."""
-    from gitward.providers import kind_registry
-    from gitward.renderers.build import to_resources
-    from gitward.renderers.content import resolve_all, source_files
+    # Parsing, templating and validation are imported only when a file changed:
+    # a sync of an unchanged app should not pay for Jinja2 or pydantic models.
     from gitward.renderers.tree import MANIFEST_SUFFIXES, manifest_files
-    from gitward.renderers.yaml_load import load_documents
 
     fresh: dict[str, FileUnit] = {}
     changed = False
@@ -57,6 +55,9 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
             fresh[path] = old
             continue
         unit, changed = FileUnit(blob), True
+        from gitward.renderers.content import source_files
+        from gitward.renderers.yaml_load import load_documents
+
         try:
             unit.documents = load_documents(snapshot.read(path), path)
             unit.sources = frozenset(source_files(unit.documents))
@@ -73,6 +74,11 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
             raise unit.error
         if not unit.still_valid(snapshot):
             changed = True
+            from gitward.providers import kind_registry
+            from gitward.renderers.build import to_resources
+            from gitward.renderers.content import resolve_all
+            from gitward.renderers.yaml_load import load_documents
+
             if unit.documents is None:
                 unit.documents = load_documents(snapshot.read(path), path)
             resolved = resolve_all(unit.documents, snapshot, app)

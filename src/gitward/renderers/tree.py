@@ -21,8 +21,6 @@ from gitward.core.document import Document
 from gitward.core.errors import ManifestError
 from gitward.core.seams import Snapshot
 from gitward.core.system import AppSpec
-from gitward.renderers.content import source_files
-from gitward.renderers.values import short_revision
 
 __all__ = ["MANIFEST_SUFFIXES", "TEMPLATE_SUFFIXES", "FileLoader", "LoadedFile", "load_files",
            "manifest_files", "manifests", "referenced_sources"]
@@ -47,6 +45,8 @@ def manifest_files(snapshot: Snapshot, app: AppSpec, directory: str,
     """Files under `directory` whose names end in one of `suffixes`, sorted;
     `directory` may also name a single file."""
     if not snapshot.exists(directory):
+        from gitward.renderers.values import short_revision  # Jinja2 only on this error
+
         raise ManifestError(f"app {app.name}",
                             f"path {directory} does not exist at revision "
                             f"{short_revision(snapshot)}; check the app's path in gitward.yaml")
@@ -83,4 +83,6 @@ def manifests(files: Iterable[LoadedFile], sources: set[str]) -> list[Document]:
 
 def referenced_sources(files: Iterable[LoadedFile]) -> set[str]:
     """Every path that a document of `files` uses as its ``source:``."""
+    from gitward.renderers.content import source_files
+
     return source_files(doc for file in files for doc in file.documents)
