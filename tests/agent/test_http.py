@@ -196,17 +196,6 @@ def test_readyz_is_503_until_the_agent_is_ready(client: httpx.Client, agent: Fak
     assert client.get("/readyz").status_code == 200
 
 
-def test_apps_lists_every_app_status(client: httpx.Client, agent: FakeAgent) -> None:
-    agent.statuses = [AppStatus("web", sync="synced", health="healthy", revision="4f2a"),
-                      AppStatus("db", sync="error", message="apply failed")]
-
-    apps = client.get("/api/v1/apps").json()["apps"]
-
-    assert [(app["app"], app["sync"], app["health"]) for app in apps] == [
-        ("web", "synced", "healthy"), ("db", "error", "unknown")]
-    assert apps[1]["message"] == "apply failed"
-
-
 def test_metrics_count_the_apps_by_state_at_scrape_time(client: httpx.Client,
                                                         agent: FakeAgent) -> None:
     agent.statuses = [AppStatus("web", sync="synced", health="healthy"),

@@ -50,12 +50,17 @@ class AgentProcess:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    token: str = ""
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *extra: str, poll: str = "1s") -> AgentProcess:
+        if not self.token:
+            from gitward.server.admin import token_create
+
+            self.token = token_create(self.env.store, "e2e", "admin")["token"]
         self.log_path = self.env.tmp / f"agent-{time.monotonic_ns()}.log"
         argv = [sys.executable, "-m", "gitward.cli", "agent", "--repo", str(self.env.origin),
                 "--store", self.env.store, "--state-dir", str(self.env.state),
@@ -77,8 +82,12 @@ class AgentProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def apps(self) -> dict[str, dict[str, Any]]:
-        data = httpx.get(f"{self.url}/api/v1/apps", timeout=5).json()
+        data = self.api("/api/v1/apps").json()
         return {a["app"]: a for a in data["apps"]}
+
+    def api(self, path: str) -> httpx.Response:
+        return httpx.get(f"{self.url}{path}", timeout=5,
+                         headers={"Authorization": f"Bearer {self.token}"})
 
     def hook(self, provider: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
         return httpx.post(f"{self.url}/hooks/{provider}", content=body, headers=headers,

@@ -152,7 +152,7 @@ def test_sigkill_mid_sync_then_restart_converges(env: Env, agent: AgentProcess,
     agent.terminate(signal.SIGKILL)
     assert [r["outcome"] for r in env.history("web")] == ["running"]
     slow.unlink()
-    restarted = AgentProcess(env, port=agent.port).start(poll="1h")
+    restarted = AgentProcess(env, port=agent.port, token=agent.token).start(poll="1h")
     try:
         wait_for(lambda: env.exists("/srv/late"), what="converged after restart")
         outcomes = [r["outcome"] for r in env.history("web")]
@@ -273,5 +273,5 @@ def test_agent_runs_the_updater_and_deploys_its_commit(env: Env, agent: AgentPro
              timeout=30, what="the updater's bump deployed")
     subject = git(env.origin, "log", "-1", "--format=%s", "main")
     assert "1.1.0" in subject
-    updates = httpx.get(f"{agent.url}/api/v1/updates", timeout=5).json()["updates"]
+    updates = agent.api("/api/v1/updates").json()["updates"]
     assert any(u["kind"] == "update-committed" for u in updates)

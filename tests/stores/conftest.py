@@ -25,7 +25,8 @@ POSTGRES_URL = os.environ.get("GITWARD_TEST_POSTGRES_URL", "")
 SKIP_POSTGRES = ("GITWARD_TEST_POSTGRES_URL is not set; start a server with "
                  "scripts/postgres-for-tests.sh (or run scripts/test.sh)")
 
-TABLES = ("runs", "results", "inventory", "backups", "events", "app_state")
+TABLES = ("runs", "results", "inventory", "backups", "events", "app_state", "users",
+          "api_tokens")
 
 
 @pytest.fixture

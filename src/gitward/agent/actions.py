@@ -51,6 +51,21 @@ class WebActions:
         desired = self.agent._desired_of(app, system.apps[app], snapshot, status)
         return plan_app(self.agent._workspace(snapshot), app, desired)
 
+    def plan_at(self, app: str, revision: str) -> AppReport:
+        """A dry run of the app as it was at `revision` against live state: what a
+        rollback to `revision` would do."""
+        from gitward.config import load_system
+        from gitward.engine.render import render_app
+
+        self._require_app(app)
+        source = self.agent._source
+        snapshot = source.snapshot(source.resolve(revision))
+        system = load_system(snapshot, root_overrides=self.agent.config.roots)
+        if app not in system.apps:
+            raise UnknownAppError(f"app {app!r} does not exist at {revision[:12]}")
+        desired = render_app(snapshot, system.apps[app], system, None)
+        return plan_app(self.agent._workspace(snapshot), app, desired, probe=False)
+
     def sources(self) -> list[dict[str, Any]]:
         from gitward.sources.urls import redact_url_credentials
 

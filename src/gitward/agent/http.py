@@ -1,14 +1,19 @@
 """The agent's HTTP surface: probes, metrics, status and webhooks.
 
-`create_app` builds a small FastAPI app around an `AgentHandle`; it reads
-status and asks for fetches, and never touches the engine:
+`create_router` gives the agent's own routes around an `AgentHandle`; they
+read status and ask for fetches, and never touch the engine:
 
 - ``GET /healthz`` — the process answers (liveness);
 - ``GET /readyz`` — 200 once the agent has loaded its first revision, else 503;
 - ``GET /metrics`` — Prometheus text from `AgentMetrics`, app states counted afresh;
-- ``GET /api/v1/apps`` — every app's `AppStatus`;
-- ``GET /api/v1/updates`` — the version updater's recent runs (its events);
 - ``POST /hooks/{provider}`` — a forge says "this repository changed".
+
+They need no login (webhooks carry their own HMAC). The REST API under
+``/api/v1`` (apps, updates, actions) is `gitward.server.api`, behind
+authentication; `gitward.server.app.create_server` mounts both.
+`create_app` is these routes alone on a FastAPI app, plus — until
+`gitward.agent.process` serves `create_server` — the old unauthenticated
+``GET /api/v1/apps`` and ``/api/v1/updates`` (`_legacy_status_routes`).
 
 A webhook goes through these steps, each ending the request when it fails:
 known provider (404), body within ``max_body`` (413, judged from
@@ -27,7 +32,7 @@ from __future__ import annotations
 import logging
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -44,7 +49,7 @@ from gitward.agent.webhooks import (
     verify_and_parse,
 )
 
-__all__ = ["create_app", "parse_listen", "serve"]
+__all__ = ["create_app", "create_router", "error_response", "parse_listen", "serve"]
 
 logger = logging.getLogger("gitward.agent.http")
 
@@ -55,57 +60,47 @@ _CODE_OF_STATUS = {400: "bad_request", 401: "unauthorized", 404: "not_found",
 
 def create_app(handle: AgentHandle, metrics: AgentMetrics, *, webhook_secret: str | None,
                max_body: int = 1_048_576, deliveries: DeliveryLog | None = None) -> FastAPI:
-    """The agent's HTTP app; `deliveries` defaults to a fresh `DeliveryLog`."""
+    """The agent's routes alone on an app; `deliveries` defaults to a fresh `DeliveryLog`."""
     app = FastAPI(title="gitward agent", docs_url=None, redoc_url=None, openapi_url=None)
-    webhooks = _WebhookReceiver(handle, metrics, webhook_secret, max_body,
-                                deliveries or DeliveryLog())
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         return error_response(error.status_code, str(error.detail))
 
-    @app.get("/healthz")
+    app.include_router(create_router(handle, metrics, webhook_secret=webhook_secret,
+                                     max_body=max_body, deliveries=deliveries))
+    return app
+
+
+def create_router(handle: AgentHandle, metrics: AgentMetrics, *, webhook_secret: str | None,
+                  max_body: int = 1_048_576, deliveries: DeliveryLog | None = None
+                  ) -> APIRouter:
+    """Probes, metrics and webhooks (see the module doc), left out of the OpenAPI."""
+    router = APIRouter(include_in_schema=False)
+    webhooks = _WebhookReceiver(handle, metrics, webhook_secret, max_body,
+                                deliveries or DeliveryLog())
+
+    @router.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @router.get("/readyz")
     def readyz() -> JSONResponse:
         if _is_ready(handle):
             return JSONResponse({"status": "ready"})
         return error_response(503, "the agent has not loaded a revision yet")
 
-    @app.get("/metrics")
+    @router.get("/metrics")
     def prometheus_metrics() -> Response:
         _refresh_app_states(handle, metrics)
         body, content_type = metrics.render()
         return Response(content=body, media_type=content_type)
 
-    @app.get("/api/v1/apps")
-    def list_apps() -> JSONResponse:
-        try:
-            statuses = handle.apps()
-        except Exception:
-            logger.exception("reading the apps' status failed")
-            return error_response(500, "reading the apps' status failed; see the agent's log")
-        return JSONResponse({"apps": [status.to_json() for status in statuses]})
-
-    @app.get("/api/v1/updates")
-    def list_updates() -> JSONResponse:
-        reader = getattr(handle, "updates", None)
-        if reader is None:
-            return JSONResponse({"updates": []})
-        try:
-            found = reader()
-        except Exception:
-            logger.exception("reading the updater's events failed")
-            return error_response(500, "reading the updater's runs failed; see the agent's log")
-        return JSONResponse({"updates": found})
-
-    @app.post("/hooks/{provider}", status_code=202)
+    @router.post("/hooks/{provider}", status_code=202)
     async def receive_webhook(provider: str, request: Request) -> JSONResponse:
         return await webhooks.receive(provider, request)
 
-    return app
+    return router
 
 
 def error_response(status: int, message: str) -> JSONResponse:

@@ -9,9 +9,12 @@ start marks it `interrupted` and converges again.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import signal
 import threading
 import time
+from pathlib import Path
 from types import FrameType
 
 from gitward.agent.config import AgentConfig, ConfigError
@@ -24,19 +27,26 @@ log = logging.getLogger("gitward.agent")
 
 
 def run_agent(config: AgentConfig) -> int:
-    from gitward.agent.http import create_app, serve
+    from gitward.agent.actions import WebActions
+    from gitward.agent.http import create_router, serve
     from gitward.agent.metrics import AgentMetrics
     from gitward.agent.notify import Notifier, NotifyTarget
     from gitward.engine.workspace import default_state_dir
+    from gitward.server.app import create_server
+    from gitward.server.context import ServerContext
     from gitward.stores import open_store
 
     configure_logging(config.log_format)
+    state_dir = config.state_dir or default_state_dir()
     store = open_store(config.store)
     metrics = AgentMetrics()
     notifier = Notifier([NotifyTarget.model_validate(n) for n in config.notifications])
-    agent = Agent(config, store, config.state_dir or default_state_dir(), metrics, notifier)
-    server = serve(create_app(agent, metrics, webhook_secret=config.webhook_secret,
-                              max_body=config.max_body), config.listen)
+    agent = Agent(config, store, state_dir, metrics, notifier)
+    context = ServerContext(store=store, agent=WebActions(agent),
+                            secret_key=_secret_key(state_dir))
+    routes = create_router(agent, metrics, webhook_secret=config.webhook_secret,
+                           max_body=config.max_body)
+    server = serve(create_server(context, routes), config.listen)
     web = threading.Thread(target=server.run, name="gitward-http", daemon=True)
     web.start()
     _wait_until_listening(server, web, config.listen)
@@ -58,6 +68,25 @@ def run_agent(config: AgentConfig) -> int:
         store.close()
     log.info("agent stopped")
     return 0
+
+
+def _secret_key(state_dir: Path) -> bytes:
+    """The key that signs session cookies and CSRF tokens: ``GITWARD_SECRET_KEY``,
+    else a random one kept (mode 0600) in the state directory, so sessions
+    survive a restart."""
+    explicit = os.environ.get("GITWARD_SECRET_KEY")
+    if explicit:
+        return explicit.encode()
+    path = state_dir / "secret.key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key)
+        return key
 
 
 def _wait_until_listening(server: object, web: threading.Thread, listen: str) -> None:

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
     from gitward.core.system import AppSpec
 
-__all__ = ["AppState", "Backupable", "Described", "Provider", "ProviderFactory", "Renderer",
-           "Snapshot", "Source", "Store"]
+__all__ = ["AppState", "AuthStore", "Backupable", "Described", "Provider", "ProviderFactory",
+           "Renderer", "Snapshot", "Source", "Store"]
 
 
 class Snapshot(Protocol):
@@ -137,3 +137,28 @@ class Store(Protocol):
     def apps(self) -> list[AppState]: ...
     def pin(self, app: str, revision: str | None, reason: str | None = None) -> None: ...
     def close(self) -> None: ...
+
+
+class AuthStore(Protocol):
+    """What the web face keeps besides runs: users, API tokens, suspensions.
+
+    Users and tokens are plain dicts: a user has ``name``, ``password_hash``,
+    ``role``, ``apps`` (comma-separated name patterns), ``created_at`` and
+    ``disabled``; a token has ``id``, ``name``, ``user``, ``role``, ``apps``,
+    ``token_hash`` (SHA-256 hex; the token itself is never stored),
+    ``created_at``, ``expires_at``, ``revoked_at`` and ``last_used_at``.
+    """
+
+    def add_user(self, name: str, password_hash: str, role: str, apps: str = "*") -> None:
+        ...  # raises gitward.stores.accounts.UserExistsError if the name is taken
+    def user(self, name: str) -> dict[str, Any] | None: ...
+    def users(self) -> list[dict[str, Any]]: ...
+    def set_user(self, name: str, *, password_hash: str | None = None, role: str | None = None,
+                 apps: str | None = None, disabled: bool | None = None) -> bool: ...
+    def add_token(self, name: str, token_hash: str, role: str, apps: str = "*", *,
+                  user: str | None = None, expires_at: float | None = None) -> int: ...
+    def token_by_hash(self, token_hash: str) -> dict[str, Any] | None: ...
+    def tokens(self) -> list[dict[str, Any]]: ...
+    def revoke_token(self, token_id: int) -> bool: ...
+    def touch_token(self, token_id: int) -> None: ...
+    def set_suspended(self, app: str, value: bool) -> None: ...

@@ -27,6 +27,7 @@ class AgentActions(Protocol):
     def apps(self) -> list[AppStatus]: ...
     def system(self) -> SystemSpec | None: ...            # the map at the current revision
     def plan(self, app: str) -> AppReport: ...            # dry run against live, now
+    def plan_at(self, app: str, revision: str) -> AppReport: ...  # the app at `revision`
     def sources(self) -> list[dict[str, Any]]: ...        # url, ref, revision, last_fetch, error
     def updates(self) -> list[dict[str, Any]]: ...        # the updater's recent events
     def commit_info(self, revision: str) -> dict[str, Any]: ...  # subject, author, time

@@ -33,6 +33,7 @@ from gitward.core.model import (
     Run,
 )
 from gitward.core.seams import AppState
+from gitward.stores.accounts import UserExistsError
 from gitward.stores.codec import (
     diff_items_from_json,
     plan_summary_from_json,
@@ -76,6 +77,8 @@ class MemoryStore:
         self._backups: dict[tuple[str, str], bytes] = {}
         self._events: list[dict[str, Any]] = []
         self._states: dict[str, AppState] = {}
+        self._users: dict[str, dict[str, Any]] = {}
+        self._tokens: dict[int, dict[str, Any]] = {}
 
     def close(self) -> None:
         pass
@@ -240,8 +243,80 @@ class MemoryStore:
         with self._lock:
             self._update_state(app, revision=revision, tree_id=tree_id)
 
+    def set_suspended(self, app: str, value: bool) -> None:
+        with self._lock:
+            self._update_state(app, suspended=bool(value))
+
     def _update_state(self, app: str, **values: Any) -> None:
         self._states[app] = replace(self._states.get(app, AppState(app)), **values)
+
+    # -- users and API tokens -----------------------------------------------------
+
+    def add_user(self, name: str, password_hash: str, role: str, apps: str = "*") -> None:
+        with self._lock:
+            if name in self._users:
+                raise UserExistsError(name)
+            self._users[name] = {"name": name, "password_hash": password_hash, "role": role,
+                                 "apps": apps, "created_at": time.time(), "disabled": False}
+
+    def user(self, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._users.get(name)
+            return None if found is None else dict(found)
+
+    def users(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(self._users[name]) for name in sorted(self._users)]
+
+    def set_user(self, name: str, *, password_hash: str | None = None, role: str | None = None,
+                 apps: str | None = None, disabled: bool | None = None) -> bool:
+        """See `SqlStore.set_user`."""
+        given = {"password_hash": password_hash, "role": role, "apps": apps,
+                 "disabled": disabled}
+        with self._lock:
+            found = self._users.get(name)
+            if found is None:
+                return False
+            found.update({column: value for column, value in given.items()
+                          if value is not None})
+            return True
+
+    def add_token(self, name: str, token_hash: str, role: str, apps: str = "*", *,
+                  user: str | None = None, expires_at: float | None = None) -> int:
+        with self._lock:
+            if any(t["token_hash"] == token_hash for t in self._tokens.values()):
+                raise ValueError("a token with this hash exists already")
+            token_id = len(self._tokens) + 1
+            self._tokens[token_id] = {
+                "id": token_id, "name": name, "user": user, "role": role, "apps": apps,
+                "token_hash": token_hash, "created_at": time.time(), "expires_at": expires_at,
+                "revoked_at": None, "last_used_at": None}
+        return token_id
+
+    def token_by_hash(self, token_hash: str) -> dict[str, Any] | None:
+        with self._lock:
+            for token in self._tokens.values():
+                if token["token_hash"] == token_hash:
+                    return dict(token)
+        return None
+
+    def tokens(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(self._tokens[i]) for i in sorted(self._tokens)]
+
+    def revoke_token(self, token_id: int) -> bool:
+        """See `SqlStore.revoke_token`."""
+        with self._lock:
+            token = self._tokens.get(token_id)
+            if token is None or token["revoked_at"] is not None:
+                return False
+            token["revoked_at"] = time.time()
+            return True
+
+    def touch_token(self, token_id: int) -> None:
+        with self._lock:
+            if token_id in self._tokens:
+                self._tokens[token_id]["last_used_at"] = time.time()
 
 
 def _recorded(result: Result) -> RecordedResult:

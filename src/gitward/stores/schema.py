@@ -13,7 +13,12 @@
   claim (e.g. ``fs:/etc/motd``), so a prune can put it back.
 - ``events``: an append-only log (``id`` only grows, so readers poll with
   ``id > last seen``).
-- ``app_state``: per app, its pin and what it last synced.
+- ``app_state``: per app, its pin, whether it is suspended and what it last
+  synced.
+- ``users``: who may log in to the web face: a scrypt hash of the password
+  (never the password), a role and the apps (name patterns) it covers.
+- ``api_tokens``: tokens for scripts, kept as the SHA-256 of the token (the
+  token itself is shown once, when created), with expiry and revocation.
 
 Times are UTC epoch seconds (``time.time()``). JSON columns hold what
 `gitward.stores.codec` writes; sensitive values never reach them.
@@ -27,10 +32,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["HEAD_REVISION", "app_state", "backups", "events", "inventory", "metadata",
-           "results", "runs"]
+__all__ = ["HEAD_REVISION", "api_tokens", "app_state", "backups", "events", "inventory",
+           "metadata", "results", "runs", "users"]
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 """The newest Alembic revision: a store at this revision needs no migration,
 so opening it does not import Alembic at all."""
 
@@ -123,4 +128,29 @@ app_state = sa.Table(
     sa.Column("synced_at", sa.Double),
     sa.Column("outcome", sa.String),
     sa.Column("health", sa.String),
+    sa.Column("suspended", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("password_hash", sa.String, nullable=False),
+    sa.Column("role", sa.String, nullable=False),
+    sa.Column("apps", sa.String, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("user", sa.String),
+    sa.Column("role", sa.String, nullable=False),
+    sa.Column("apps", sa.String, nullable=False),
+    sa.Column("token_hash", sa.String, nullable=False, unique=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double),
+    sa.Column("revoked_at", sa.Double),
+    sa.Column("last_used_at", sa.Double),
 )

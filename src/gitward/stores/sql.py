@@ -45,6 +45,7 @@ from gitward.core.model import (
 )
 from gitward.core.seams import AppState
 from gitward.stores import redact_url
+from gitward.stores.accounts import UserExistsError
 from gitward.stores.codec import (
     diff_items_from_json,
     key_to_json,
@@ -57,12 +58,14 @@ from gitward.stores.codec import (
 from gitward.stores.rules import Remove, Upsert, finish_counts, inventory_effect, marks_synced
 from gitward.stores.schema import (
     HEAD_REVISION,
+    api_tokens,
     app_state,
     backups,
     events,
     inventory,
     results,
     runs,
+    users,
 )
 
 __all__ = ["SqlStore", "engine_url"]
@@ -96,7 +99,8 @@ class _OpenRun:
 class SqlStore:
     """A `gitward.core.seams.Store` on SQLite or PostgreSQL (see the module doc).
 
-    Beyond the Protocol: `note_synced` (remember the tree an app was synced
+    Also a `gitward.core.seams.AuthStore` (users, API tokens, suspensions).
+    Beyond the Protocols: `note_synced` (remember the tree an app was synced
     at), `planned` (what a run set out to change) and use as a context manager.
     """
 
@@ -487,9 +491,83 @@ class SqlStore:
         with self._writing() as conn:
             self._update_app_state(conn, app, {"revision": revision, "tree_id": tree_id})
 
+    def set_suspended(self, app: str, value: bool) -> None:
+        with self._writing() as conn:
+            self._update_app_state(conn, app, {"suspended": bool(value)})
+
     def _update_app_state(self, conn: sa.Connection, app: str, values: dict[str, Any]) -> None:
         conn.execute(self._statements.touch_app, {"app": app})
         conn.execute(app_state.update().where(app_state.c.app == app).values(values))
+
+    # -- users and API tokens -----------------------------------------------------
+
+    def add_user(self, name: str, password_hash: str, role: str, apps: str = "*") -> None:
+        row = {"name": name, "password_hash": password_hash, "role": role, "apps": apps,
+               "created_at": time.time(), "disabled": False}
+        try:
+            with self._writing() as conn:
+                conn.execute(users.insert(), row)
+        except sa.exc.IntegrityError:
+            raise UserExistsError(name) from None
+
+    def user(self, name: str) -> dict[str, Any] | None:
+        with self._reading() as conn:
+            row = conn.execute(sa.select(users).where(users.c.name == name)).first()
+        return None if row is None else dict(row._mapping)
+
+    def users(self) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            rows = conn.execute(sa.select(users).order_by(users.c.name)).all()
+        return [dict(row._mapping) for row in rows]
+
+    def set_user(self, name: str, *, password_hash: str | None = None, role: str | None = None,
+                 apps: str | None = None, disabled: bool | None = None) -> bool:
+        """Change what is given; False if there is no such user."""
+        given = {"password_hash": password_hash, "role": role, "apps": apps,
+                 "disabled": disabled}
+        values = {column: value for column, value in given.items() if value is not None}
+        with self._writing() as conn:
+            if not values:
+                return conn.execute(sa.select(users.c.name).where(users.c.name == name)
+                                    ).first() is not None
+            changed: int = conn.execute(users.update().where(users.c.name == name)
+                                        .values(values)).rowcount
+        return changed > 0
+
+    def add_token(self, name: str, token_hash: str, role: str, apps: str = "*", *,
+                  user: str | None = None, expires_at: float | None = None) -> int:
+        row = {"name": name, "user": user, "role": role, "apps": apps, "token_hash": token_hash,
+               "created_at": time.time(), "expires_at": expires_at, "revoked_at": None,
+               "last_used_at": None}
+        with self._writing() as conn:
+            token_id: int = conn.execute(api_tokens.insert().returning(api_tokens.c.id),
+                                         row).scalar_one()
+        return token_id
+
+    def token_by_hash(self, token_hash: str) -> dict[str, Any] | None:
+        query = sa.select(api_tokens).where(api_tokens.c.token_hash == token_hash)
+        with self._reading() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else dict(row._mapping)
+
+    def tokens(self) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            rows = conn.execute(sa.select(api_tokens).order_by(api_tokens.c.id)).all()
+        return [dict(row._mapping) for row in rows]
+
+    def revoke_token(self, token_id: int) -> bool:
+        """Revoke a token; False if there is none of that id or it was revoked already."""
+        update = (api_tokens.update()
+                  .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+                  .values(revoked_at=time.time()))
+        with self._writing() as conn:
+            changed: int = conn.execute(update).rowcount
+        return changed > 0
+
+    def touch_token(self, token_id: int) -> None:
+        with self._writing() as conn:
+            conn.execute(api_tokens.update().where(api_tokens.c.id == token_id)
+                         .values(last_used_at=time.time()))
 
 
 # -- statements and rows --------------------------------------------------------

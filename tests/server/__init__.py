@@ -1,0 +1,1 @@
+"""Tests of the web face: REST API, authentication and roles."""
