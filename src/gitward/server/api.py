@@ -8,7 +8,9 @@ role (`gitward.server.auth.ACTIONS`) and each recorded as an audit event:
 sync and refresh answer 202 (queued), rollback answers with its commit.
 
 An app the caller cannot see is 403, an unknown one 404; a `GitwardError`
-from the agent is 409 (or 422 when the input was at fault). The models below
+from the agent is 409 (or 422 when the input was at fault). Users and API
+tokens (`gitward.server.api_accounts`) are managed under ``/users`` and
+``/tokens`` by an admin of every app. The models below
 make the OpenAPI document (``/api/v1/openapi.json``) say exactly what comes
 back; secrets never do — providers redact them before a plan exists.
 """
@@ -514,6 +516,10 @@ def create_api_router(ctx: ServerContext) -> APIRouter:
             lambda: ctx.agent.resume(app, who=principal.name))
         return SuspendState(app=app, suspended=ctx.store.app_state(app).suspended)
 
+    # Users and tokens live beside, built on this module's models (hence imported here).
+    from gitward.server.api_accounts import create_accounts_router
+
+    router.include_router(create_accounts_router(ctx))
     return router
 
 
