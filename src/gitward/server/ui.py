@@ -9,44 +9,47 @@ handler checks the token and the principal's role, asks the agent, records
 the same audit event as the API (`gitward.server.auth.audit`), and redirects
 back with a signed flash cookie that says what happened.
 
+This module holds the routes of the pages; how values and diffs read is
+`gitward.server.ui_views`, how a page is answered `gitward.server.ui_pages`,
+and the action forms `gitward.server.ui_actions` (their names stay
+importable from here).
+
 Live updates need no framework: ``static/gitward.js`` re-fetches the
 ``/fragments/...`` endpoints below every few seconds and swaps in the HTML.
 """
 
 from __future__ import annotations
 
-import base64
-import difflib
-import hashlib
-import hmac
-import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
-from starlette.concurrency import run_in_threadpool
 
 from gitward.core.errors import GitwardError
-from gitward.core.model import Action, Change, DiffItem, Key, Outcome, Run
-from gitward.server.auth import (
-    ApiError,
-    Principal,
-    audit,
-    check_csrf,
-    csrf_token,
-    current_principal,
-    read_form,
-    safe_next,
-)
+from gitward.core.model import Outcome, Run
+from gitward.server.auth import Principal, current_principal, safe_next
 from gitward.server.graph import dependency_svg
+from gitward.server.ui_actions import Act as Act
+from gitward.server.ui_actions import add_action_forms
+from gitward.server.ui_pages import FLASH_COOKIE as FLASH_COOKIE
+from gitward.server.ui_pages import HEALTH_STATES, SYNC_STATES, Pages, to_login
+from gitward.server.ui_pages import TEMPLATES as TEMPLATES
+from gitward.server.ui_pages import flash_cookie as flash_cookie
+from gitward.server.ui_pages import read_flash as read_flash
+from gitward.server.ui_views import REDACTED as REDACTED
+from gitward.server.ui_views import ChangeView, change_view, field_view, revert_views
+from gitward.server.ui_views import FieldView as FieldView
+from gitward.server.ui_views import ago as ago
+from gitward.server.ui_views import is_redacted as is_redacted
+from gitward.server.ui_views import iso as iso
+from gitward.server.ui_views import short as short
+from gitward.server.ui_views import show_value as show_value
+from gitward.server.ui_views import when as when
 
 if TYPE_CHECKING:
     from gitward.agent.state import AppStatus
@@ -56,280 +59,18 @@ __all__ = ["create_ui_router"]
 
 log = logging.getLogger("gitward.server.ui")
 
-TEMPLATES = Path(__file__).parent / "templates"
-FLASH_COOKIE = "gitward_flash"
-REDACTED = "<redacted:"
-SYNC_STATES = ("synced", "out_of_sync", "syncing", "held", "error", "unknown")
-HEALTH_STATES = ("healthy", "progressing", "unknown", "missing", "degraded")
-
-
-# -- values as a person reads them ---------------------------------------------------------
-
-def short(revision: str | None) -> str:
-    return (revision or "")[:7]
-
-
-def when(epoch: float | None) -> str:
-    if not epoch:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
-
-
-def iso(epoch: float | None) -> str:
-    if not epoch:
-        return ""
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(epoch))
-
-
-def ago(epoch: float | None, now: float | None = None) -> str:
-    if not epoch:
-        return "never"
-    seconds = max(0, int((now or time.time()) - epoch))
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
-        if seconds >= size:
-            return f"{seconds // size} {unit} ago"
-    return f"{seconds} s ago"
-
-
-def is_redacted(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(REDACTED)
-
-
-def show_value(value: Any) -> str:
-    """One value as text: strings as JSON, bytes by size, secrets as their marker."""
-    if value is None:
-        return "—"
-    if is_redacted(value):
-        return str(value)
-    if isinstance(value, bytes):
-        return f"<{len(value)} bytes>"
-    return json.dumps(value, default=str, ensure_ascii=False)
-
-
-# -- diffs ----------------------------------------------------------------------------------
-
-@dataclass
-class FieldView:
-    """One differing field: a unified diff of two texts, or an old → new row."""
-
-    op: str
-    path: str
-    old: str = ""
-    new: str = ""
-    lines: list[tuple[str, str]] = field(default_factory=list)   # (css class, text)
-    secret: bool = False
-
-
-@dataclass
-class ChangeView:
-    key: str
-    action: str
-    kind: str
-    name: str
-    target: str
-    origin: str = ""
-    reason: str = ""
-    fields: list[FieldView] = field(default_factory=list)
-
-
-def field_view(item: DiffItem) -> FieldView:
-    """Text fields with newlines become a unified diff (live → desired); the rest
-    an old/new pair. A redacted value is never diffed: only its marker shows."""
-    secret = is_redacted(item.old) or is_redacted(item.new)
-    if (not secret and isinstance(item.old, str | None) and isinstance(item.new, str | None)
-            and ("\n" in (item.old or "") or "\n" in (item.new or ""))):
-        old, new = (item.old or "").splitlines(), (item.new or "").splitlines()
-        lines = []
-        for line in list(difflib.unified_diff(old, new, "live", "desired", lineterm="", n=3)):
-            kind = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "ctx")
-            if line.startswith(("+++", "---")):
-                kind = "file"
-            lines.append((kind, line))
-        return FieldView(item.op, item.path, lines=lines)
-    return FieldView(item.op, item.path, show_value(item.old), show_value(item.new),
-                     secret=secret)
-
-
-def change_view(change: Change) -> ChangeView:
-    origin = change.resource.origin
-    return ChangeView(str(change.key), change.action.value, change.key.kind, change.key.name,
-                      change.key.target, str(origin) if origin else "", change.reason or "",
-                      [field_view(f) for f in change.fields])
-
-
-def revert_views(history: list[Run], to: str,
-                 load: Callable[[int], Run | None]) -> list[ChangeView] | None:
-    """What rolling back to `to` undoes, from the runs recorded since the last
-    successful sync at `to` (history is newest first, `load` reads a run with
-    its results); None when gitward never synced `to`. Per key and field: from
-    its value now back to its value then."""
-    at = next((i for i, r in enumerate(history) if r.revision.startswith(to)
-               and r.outcome is Outcome.succeeded and not r.dry_run), None)
-    if at is None:
-        return None
-    first_action: dict[Key, Action] = {}
-    last_action: dict[Key, Action] = {}
-    fields: dict[Key, dict[str, list[Any]]] = {}   # path -> [then, now, first op, last op]
-    for summary in reversed(history[:at]):
-        run = load(summary.id) if not summary.dry_run else None
-        if run is None:
-            continue
-        for result in run.results:
-            if not result.ok or result.skipped or result.action is Action.noop:
-                continue
-            first_action.setdefault(result.key, result.action)
-            last_action[result.key] = result.action
-            known = fields.setdefault(result.key, {})
-            for item in result.fields:
-                if item.path in known:
-                    known[item.path][1], known[item.path][3] = item.new, item.op
-                else:
-                    known[item.path] = [item.old, item.new, item.op, item.op]
-    views = []
-    for key in sorted(first_action):
-        if first_action[key] is Action.create:
-            action = "delete"
-        elif last_action[key] is Action.delete:
-            action = "create"
-        else:
-            action = "update"
-        items = []
-        for path, (then, now, first_op, last_op) in fields.get(key, {}).items():
-            if then == now and first_op == "change":
-                continue
-            op = "remove" if first_op == "add" else "add" if last_op == "remove" else "change"
-            items.append(field_view(DiffItem(op, path, now, then)))
-        if action == "delete" or action == "create" or items:
-            views.append(ChangeView(str(key), action, key.kind, key.name, key.target,
-                                    fields=items))
-    return views
-
-
-# -- signed flash messages ---------------------------------------------------------------
-
-def _sign(secret: bytes, payload: str) -> str:
-    return hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def flash_cookie(secret: bytes, level: str, message: str) -> str:
-    payload = base64.urlsafe_b64encode(json.dumps([level, message[:600]]).encode()).decode()
-    return f"{payload}.{_sign(secret, payload)}"
-
-
-def read_flash(secret: bytes, cookie: str | None) -> dict[str, str] | None:
-    if not cookie or "." not in cookie:
-        return None
-    payload, mac = cookie.rsplit(".", 1)
-    if not hmac.compare_digest(mac, _sign(secret, payload)):
-        return None
-    try:
-        level, message = json.loads(base64.urlsafe_b64decode(payload.encode()))
-    except (ValueError, TypeError):
-        return None
-    return {"level": str(level), "message": str(message)}
-
-
-# -- the router ------------------------------------------------------------------------------
-
-class _Pages:
-    """The page handlers' shared state: the context, templates, commit cache."""
-
-    def __init__(self, ctx: ServerContext) -> None:
-        self.ctx = ctx
-        self.env = Environment(loader=FileSystemLoader(TEMPLATES),
-                               autoescape=select_autoescape(default=True, default_for_string=True),
-                               trim_blocks=True, lstrip_blocks=True)
-        self.env.globals.update(short=short, when=when, iso=iso, ago=ago,
-                                sync_states=SYNC_STATES, health_states=HEALTH_STATES)
-        self.env.filters["qs"] = lambda values: urlencode(
-            {k: v for k, v in values.items() if v})
-        self._commits: dict[str, dict[str, Any]] = {}
-
-    # -- reads, each tolerant of an agent that is not ready yet --------------------------
-
-    def commit(self, revision: str | None) -> dict[str, Any]:
-        if not revision:
-            return {}
-        if revision not in self._commits:
-            try:
-                info = dict(self.ctx.agent.commit_info(revision))
-            except Exception:   # an unknown or not yet fetched revision shows bare
-                return {}
-            if len(self._commits) > 2000:
-                self._commits.clear()
-            self._commits[revision] = info
-        return self._commits[revision]
-
-    def statuses(self, principal: Principal) -> list[AppStatus]:
-        return [s for s in self.ctx.agent.apps() if principal.can("read", s.app)]
-
-    def status(self, app: str) -> AppStatus | None:
-        return next((s for s in self.ctx.agent.apps() if s.app == app), None)
-
-    def depends_on(self) -> dict[str, list[str]]:
-        system = self.ctx.agent.system()
-        if system is None:
-            return {s.app: [] for s in self.ctx.agent.apps()}
-        return {name: list(spec.depends_on) for name, spec in system.apps.items()}
-
-    def row(self, status: AppStatus) -> dict[str, Any]:
-        info = self.commit(status.revision)
-        return {"s": status, "subject": status.subject or info.get("subject", ""),
-                "author": info.get("author", ""), "behind": bool(
-                    status.head and status.revision and status.head != status.revision)}
-
-    def run_row(self, run: Run) -> dict[str, Any]:
-        info = self.commit(run.revision)
-        counts = ", ".join(f"{v} {k}" for k, v in run.counts.items() if v and k != "noop")
-        return {"run": run, "subject": run.subject or info.get("subject", ""),
-                "author": info.get("author", ""), "counts": counts or "no changes"}
-
-    # -- responses ---------------------------------------------------------------------------
-
-    def render(self, request: Request, template: str, principal: Principal | None,
-               status_code: int = 200, **values: Any) -> HTMLResponse:
-        flash = read_flash(self.ctx.secret_key, request.cookies.get(FLASH_COOKIE))
-        html = self.env.get_template(template).render(
-            request=request, me=principal, flash=flash, path=request.url.path,
-            csrf=csrf_token(request) if principal is not None else "", **values)
-        response = HTMLResponse(html, status_code)
-        if flash is not None:
-            response.delete_cookie(FLASH_COOKIE, path="/")
-        return response
-
-    def fragment(self, template: str, **values: Any) -> HTMLResponse:
-        return HTMLResponse(self.env.get_template(template).render(**values),
-                            headers={"Cache-Control": "no-store"})
-
-    def problem(self, request: Request, principal: Principal | None, status_code: int,
-                title: str, message: str) -> HTMLResponse:
-        return self.render(request, "error.html", principal, status_code, title=title,
-                           message=message)
-
-    def back(self, target: str, level: str, message: str) -> RedirectResponse:
-        response = RedirectResponse(target, 303)
-        response.set_cookie(FLASH_COOKIE, flash_cookie(self.ctx.secret_key, level, message),
-                            max_age=120, path="/", httponly=True, samesite="lax",
-                            secure=self.ctx.secure_cookies)
-        return response
-
-
-def to_login(request: Request) -> RedirectResponse:
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(here, safe='')}", 303)
-
 
 def create_ui_router(ctx: ServerContext) -> APIRouter:
     """The pages, their live fragments and the action forms."""
-    pages = _Pages(ctx)
+    pages = Pages(ctx)
     router = APIRouter(include_in_schema=False)
     _add_pages(router, pages)
     _add_app_pages(router, pages)
-    _add_actions(router, pages)
+    add_action_forms(router, pages)
     return router
 
 
-def _add_pages(router: APIRouter, pages: _Pages) -> None:
+def _add_pages(router: APIRouter, pages: Pages) -> None:
     ctx = pages.ctx
 
     @router.get("/login", response_class=HTMLResponse)
@@ -399,7 +140,7 @@ def _add_pages(router: APIRouter, pages: _Pages) -> None:
                             failure=failure, now=time.time())
 
 
-def _add_app_pages(router: APIRouter, pages: _Pages) -> None:
+def _add_app_pages(router: APIRouter, pages: Pages) -> None:
     ctx = pages.ctx
 
     def find(request: Request, app: str) -> tuple[Principal, AppStatus] | Response:
@@ -534,87 +275,3 @@ def _neighbourhood(deps: Mapping[str, Iterable[str]], app: str) -> dict[str, lis
                 stack.append(name)
     return {name: [d for d in deps[name] if d in found] for name in deps if name in found}
 
-
-Act = Callable[[Principal, dict[str, str]], str]
-
-
-def _add_actions(router: APIRouter, pages: _Pages) -> None:
-    agent = pages.ctx.agent
-
-    def action(verb: str, act: Act) -> None:
-        async def handle(request: Request, app: str) -> Response:
-            form = await read_form(request)
-            principal = await run_in_threadpool(current_principal, request)
-            if principal is None:
-                return to_login(request)
-            try:
-                check_csrf(request, form.get("csrf_token", ""))
-            except ApiError:
-                return pages.problem(request, principal, 403, "Form expired",
-                                     "The form's security token did not match; reload the "
-                                     "page and try again.")
-            if pages.status(app) is None:
-                return pages.problem(request, principal, 404, "No such app",
-                                     f"There is no app named {app!r}.")
-            target = f"{app} to {form.get('to', '')}" if verb == "rollback" else app
-            if not principal.can(verb, app):
-                await run_in_threadpool(audit, request, principal.name, verb, app=app,
-                                        target=target, via="ui", ok=False)
-                return pages.problem(request, principal, 403, "Not allowed",
-                                     f"Your role ({principal.role}) may not {verb} {app!r}.")
-            try:
-                message = await run_in_threadpool(act, principal, form | {"app": app})
-                level = "ok"
-            except GitwardError as error:
-                message, level = f"{verb} of {app} failed: {error}", "error"
-            except Exception as error:
-                log.exception("%s of %s from the web UI failed", verb, app)
-                message, level = f"{verb} of {app} failed: {type(error).__name__}", "error"
-            # The same audit record as the API's (who, what, from where, allowed or not).
-            await run_in_threadpool(audit, request, principal.name, verb, app=app,
-                                    target=target, via="ui", ok=level == "ok",
-                                    detail=None if level == "ok" else message)
-            return pages.back(f"/apps/{quote(app)}", level, message)
-
-        handle.__name__ = f"{verb}_action"
-        router.add_api_route(f"/apps/{{app}}/{verb}", handle, methods=["POST"])
-
-    def sync(who: Principal, form: dict[str, str]) -> str:
-        agent.request_sync(form["app"], who=who.name)
-        return f"Sync of {form['app']} requested; the run shows in the history below."
-
-    def refresh(who: Principal, form: dict[str, str]) -> str:
-        agent.request_fetch(f"refresh of {form['app']} by {who.name} (web UI)")
-        return "Refresh requested: the agent fetches the repository and re-plans."
-
-    def rollback(who: Principal, form: dict[str, str]) -> str:
-        to = form.get("to", "").strip()
-        if not to:
-            raise GitwardError("choose a revision to roll back to")
-        report = agent.rollback(form["app"], who=who.name, to=to,
-                                reason=form.get("reason", "").strip() or None)
-        if report.pinned:
-            return (f"{form['app']} pinned to {short(report.to_revision)} (the repository "
-                    "could not be pushed to).")
-        done = f"Rolled back {form['app']} to {short(report.to_revision)}"
-        if report.commit:
-            done += f" with commit {short(report.commit)} on {report.branch or 'the branch'}"
-        if report.sync is not None and report.sync.outcome is not None:
-            done += f"; sync {report.sync.outcome}"
-        return done + "."
-
-    def suspend(who: Principal, form: dict[str, str]) -> str:
-        agent.suspend(form["app"], who=who.name)
-        return f"Automatic syncs of {form['app']} are suspended."
-
-    def resume(who: Principal, form: dict[str, str]) -> str:
-        agent.resume(form["app"], who=who.name)
-        return f"Automatic syncs of {form['app']} resumed."
-
-    def unpin(who: Principal, form: dict[str, str]) -> str:
-        agent.unpin(form["app"], who=who.name)
-        return f"{form['app']} unpinned: it follows the branch again."
-
-    for verb, act in (("sync", sync), ("refresh", refresh), ("rollback", rollback),
-                      ("suspend", suspend), ("resume", resume), ("unpin", unpin)):
-        action(verb, act)

@@ -1,16 +1,14 @@
 """The SQL store: SQLite for one agent, PostgreSQL for many, one code path.
 
-Opening a store connects once and keeps that one connection; every call takes
-the store's lock and runs in its own short transaction, so the engine's worker
-threads can report results concurrently and a crash loses at most the result
-being written. On SQLite the connection runs in WAL mode with
-``synchronous=NORMAL`` (a commit is a write to the log, not an fsync), waits
-up to 5 s for another process's lock, and begins write transactions with
-``BEGIN IMMEDIATE`` so that two processes never deadlock upgrading a read lock.
-
-The schema is Alembic's: a store whose ``alembic_version`` already holds
-`HEAD_REVISION` is used as is, and Alembic (a third of a second to import) is
-loaded only when a fresh or older database needs ``upgrade head``.
+`SqlStore` keeps inventories, runs and their results, backups, events, app
+state, users and API tokens. Opening the store, migrating its schema
+(Alembic's) and its short per-call transactions are
+`gitward.stores.sql_connection.SqlConnection`'s, which it builds on; the
+statements and the rows it reads and writes are `gitward.stores.sql_statements`'.
+Each result of a run is written as it comes, and updates the inventory in
+the same transaction, so a crash loses at most the result being written. An
+app's inventory is read once and then kept up to date by the store's own
+writes (see `SqlStore._inventory_pair`).
 
 Usually reached through `gitward.stores.open_store(url)`; ``postgresql://``
 URLs use psycopg 3, and every message shows the URL without its password.
@@ -18,46 +16,25 @@ URLs use psycopg 3, and every message shows the URL without its password.
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 
-from gitward.core.errors import StoreError
-from gitward.core.model import (
-    Action,
-    Health,
-    Key,
-    Outcome,
-    Plan,
-    RecordedResult,
-    Resource,
-    Result,
-    Run,
-)
+from gitward.core.model import Action, Health, Key, Outcome, Plan, Resource, Result, Run
 from gitward.core.seams import AppState
-from gitward.stores import redact_url
 from gitward.stores.accounts import UserExistsError
 from gitward.stores.codec import (
-    diff_items_from_json,
     key_to_json,
     plan_summary_from_json,
     plan_summary_to_json,
     resource_from_json,
-    resource_to_json,
-    result_fields_to_json,
 )
 from gitward.stores.rules import Remove, Upsert, finish_counts, inventory_effect, marks_synced
 from gitward.stores.schema import (
-    HEAD_REVISION,
     api_tokens,
     app_state,
     backups,
@@ -67,23 +44,23 @@ from gitward.stores.schema import (
     runs,
     users,
 )
+from gitward.stores.sql_connection import SqlConnection, engine_url
+from gitward.stores.sql_statements import (
+    COUNT_FAILED_AND_SKIPPED,
+    DELETE_INVENTORY,
+    INSERT_EVENT,
+    INSERT_RESULT,
+    RUN_COLUMNS,
+    Statements,
+    inventory_row,
+    json_value,
+    key_row,
+    recorded_from_row,
+    result_row,
+    run_from_row,
+)
 
 __all__ = ["SqlStore", "engine_url"]
-
-_MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def engine_url(url: str) -> sa.URL:
-    """The SQLAlchemy URL for a store URL: plain ``postgresql://`` (or
-    ``postgres://``) means psycopg 3. Raises `StoreError` if it is no URL."""
-    try:
-        parsed = sa.make_url(url)
-    except sa.exc.ArgumentError:
-        raise StoreError(f"{redact_url(url)} is not a store URL; use sqlite:///path/to/gitward.db"
-                         " or postgresql://user@host/database") from None
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed
 
 
 @dataclass(slots=True)
@@ -96,7 +73,7 @@ class _OpenRun:
     next_seq: int
 
 
-class SqlStore:
+class SqlStore(SqlConnection):
     """A `gitward.core.seams.Store` on SQLite or PostgreSQL (see the module doc).
 
     Also a `gitward.core.seams.AuthStore` (users, API tokens, suspensions).
@@ -105,145 +82,14 @@ class SqlStore:
     """
 
     def __init__(self, url: str) -> None:
-        self.url = url
-        self._shown_url = redact_url(url)
-        self._lock = threading.RLock()
         self._open_runs: dict[int, _OpenRun] = {}
-        self._writes = 0
         self._inventory_cache: dict[str, tuple[Any, dict[Key, Resource],
                                                dict[Key, Resource]]] = {}
-        self._engine = self._create_engine(engine_url(url))
-        self._dialect = self._engine.dialect.name
-        self._conn = self._connect()
-        self._statements = _Statements(self._dialect)
-        try:
-            self._migrate_if_needed()
-        except BaseException:
-            self.close()
-            raise
+        super().__init__(url)
+        self._statements = Statements(self._dialect)
 
-    # -- opening --------------------------------------------------------------
-
-    def _create_engine(self, url: sa.URL) -> sa.Engine:
-        backend = url.get_backend_name()
-        if backend not in ("sqlite", "postgresql"):
-            raise StoreError(f"{self._shown_url}: gitward stores run on SQLite or PostgreSQL, "
-                             f"not {backend}")
-        if backend == "sqlite":
-            self._check_sqlite_directory(url)
-            connect_args: dict[str, Any] = {"check_same_thread": False}
-        else:
-            connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": 10}
-        try:
-            engine = sa.create_engine(
-                url, poolclass=sa.NullPool, connect_args=connect_args,
-                json_serializer=functools.partial(json.dumps, separators=(",", ":")))
-        except (ModuleNotFoundError, sa.exc.NoSuchModuleError):
-            raise StoreError(f"{self._shown_url}: no driver {url.drivername}; use sqlite:/// or "
-                             "postgresql:// (psycopg 3: install gitward[postgres])") from None
-        if backend == "sqlite":
-            _tune_sqlite(engine)
-        return engine
-
-    def _check_sqlite_directory(self, url: sa.URL) -> None:
-        database = url.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
-            directory = Path(database).parent
-            if not directory.is_dir():
-                raise StoreError(f"cannot open store {self._shown_url}: directory {directory} "
-                                 "does not exist; create it or choose another path")
-
-    def _connect(self) -> sa.Connection:
-        try:
-            return self._engine.connect()
-        except sa.exc.DBAPIError as exc:
-            self._engine.dispose()
-            hint = ("is it a gitward store?" if self._engine.dialect.name == "sqlite"
-                    else "check that the database is reachable and the URL is right")
-            raise StoreError(f"cannot open store {self._shown_url}: {self._reason(exc)}; {hint}"
-                             ) from None
-
-    def _reason(self, exc: sa.exc.DBAPIError) -> str:
-        """The driver's message on one line, never with the password in it."""
-        lines = (line.strip() for line in str(exc.orig).splitlines())
-        # PostgreSQL quotes the failing SQL ("LINE 2: CREATE ...", "^"): noise here.
-        text = "; ".join(line for line in lines
-                         if line and not line.startswith("LINE ") and line != "^")
-        password = self._engine.url.password
-        return text.replace(str(password), "***") if password else text
-
-    def _migrate_if_needed(self) -> None:
-        current = self._schema_revision()
-        if current == HEAD_REVISION:
-            return
-        from alembic import command
-        from alembic.config import Config
-        from alembic.util import CommandError
-
-        config = Config()
-        config.set_main_option("script_location", str(_MIGRATIONS).replace("%", "%%"))
-        config.attributes["connection"] = self._conn
-        try:
-            with self._writing():
-                command.upgrade(config, "head")
-        except CommandError as exc:
-            raise StoreError(f"cannot migrate store {self._shown_url} from revision {current}: "
-                             f"{exc}; was it written by a newer gitward?") from None
-        except sa.exc.DBAPIError as exc:
-            raise StoreError(f"cannot migrate store {self._shown_url}: {self._reason(exc)}; "
-                             "gitward needs the right to create tables there") from None
-
-    def _schema_revision(self) -> str | None:
-        exists = ("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-                  "AND name = 'alembic_version'" if self._dialect == "sqlite"
-                  else "SELECT count(*) FROM (SELECT to_regclass('alembic_version') AS t) AS r "
-                       "WHERE t IS NOT NULL")
-        with self._reading() as conn:
-            if not conn.exec_driver_sql(exists).scalar():
-                return None
-            version: str | None = conn.exec_driver_sql(
-                "SELECT version_num FROM alembic_version").scalar()
-            return version
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-            self._engine.dispose()
-
-    def __enter__(self) -> SqlStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    # -- transactions -----------------------------------------------------------
-
-    @contextmanager
-    def _writing(self) -> Iterator[sa.Connection]:
-        with self._transaction("BEGIN IMMEDIATE") as conn:
-            self._writes += 1
-            yield conn
-
-    @contextmanager
-    def _reading(self) -> Iterator[sa.Connection]:
-        with self._transaction("BEGIN") as conn:
-            yield conn
-
-    @contextmanager
-    def _transaction(self, sqlite_begin: str) -> Iterator[sa.Connection]:
-        with self._lock:
-            self._conn.info["begin"] = sqlite_begin
-            try:
-                with self._conn.begin():
-                    yield self._conn
-            except BaseException as exc:
-                # A rolled-back write may have touched the inventory cache already.
-                self._inventory_cache.clear()
-                if not isinstance(exc, sa.exc.OperationalError):
-                    raise
-                # Locked, disk full, server gone: the environment, not a bug.
-                raise StoreError(f"store {self._shown_url} failed: {self._reason(exc)}"
-                                 ) from exc
+    def _forget_cached_reads(self) -> None:
+        self._inventory_cache.clear()
 
     # -- inventory --------------------------------------------------------------
 
@@ -277,16 +123,16 @@ class SqlStore:
         applied: dict[Key, Resource] = {}
         live: dict[Key, Resource] = {}
         for resource_text, live_text in rows:
-            res = resource_from_json(_json_value(resource_text))
+            res = resource_from_json(json_value(resource_text))
             applied[res.key] = res
             if live_text is not None and live_text != "null":
-                seen = resource_from_json(_json_value(live_text))
+                seen = resource_from_json(json_value(live_text))
                 live[seen.key] = seen
         self._inventory_cache[app] = (marker, applied, live)
         return applied, live
 
     def remember(self, app: str, entries: Collection[tuple[Resource, Resource | None]]) -> None:
-        rows = [_inventory_row(app, desired, live, None, time.time())
+        rows = [inventory_row(app, desired, live, None, time.time())
                 for desired, live in entries]
         if rows:
             with self._writing() as conn:
@@ -295,10 +141,10 @@ class SqlStore:
                     self._cache_upsert(app, row)
 
     def forget(self, app: str, keys: Collection[Key]) -> None:
-        rows = [{"b_app": app, **_key_row(key)} for key in keys]
+        rows = [{"b_app": app, **key_row(key)} for key in keys]
         if rows:
             with self._writing() as conn:
-                conn.execute(_DELETE_INVENTORY, rows)
+                conn.execute(DELETE_INVENTORY, rows)
                 for key in keys:
                     self._cache_remove(app, key)
 
@@ -320,7 +166,7 @@ class SqlStore:
     def result(self, run: int, result: Result) -> None:
         with self._writing() as conn:
             info = self._open_run(conn, run)
-            conn.execute(_INSERT_RESULT, _result_row(run, info.next_seq, result))
+            conn.execute(INSERT_RESULT, result_row(run, info.next_seq, result))
             if not info.dry_run:
                 self._apply_to_inventory(conn, info, result)
             info.next_seq += 1
@@ -329,13 +175,13 @@ class SqlStore:
         effect = inventory_effect(result)
         if isinstance(effect, Upsert):
             revision = info.revision if effect.applied else None
-            row = _inventory_row(info.app, effect.desired, effect.live, revision, time.time())
+            row = inventory_row(info.app, effect.desired, effect.live, revision, time.time())
             statement = (self._statements.apply_inventory if effect.applied
                          else self._statements.refresh_inventory)
             conn.execute(statement, row)
             self._cache_upsert(info.app, row)
         elif isinstance(effect, Remove):
-            conn.execute(_DELETE_INVENTORY, {"b_app": info.app, **_key_row(effect.key)})
+            conn.execute(DELETE_INVENTORY, {"b_app": info.app, **key_row(effect.key)})
             self._cache_remove(info.app, effect.key)
 
     def _cache_upsert(self, app: str, row: dict[str, Any]) -> None:
@@ -380,7 +226,7 @@ class SqlStore:
         outcome = Outcome(outcome).value
         with self._writing() as conn:
             info = self._open_run(conn, run)
-            failed, skipped = conn.execute(_COUNT_FAILED_AND_SKIPPED, {"run": run}).one()
+            failed, skipped = conn.execute(COUNT_FAILED_AND_SKIPPED, {"run": run}).one()
             planned = conn.execute(sa.select(runs.c.counts).where(runs.c.id == run)).scalar_one()
             now = time.time()
             conn.execute(runs.update().where(runs.c.id == run).values(
@@ -405,21 +251,21 @@ class SqlStore:
         return count
 
     def history(self, app: str, limit: int = 50) -> list[Run]:
-        query = (sa.select(*_RUN_COLUMNS).where(runs.c.app == app)
+        query = (sa.select(*RUN_COLUMNS).where(runs.c.app == app)
                  .order_by(runs.c.id.desc()).limit(limit))
         with self._reading() as conn:
             rows = conn.execute(query).all()
-        return [_run_from_row(row) for row in rows]
+        return [run_from_row(row) for row in rows]
 
     def run(self, run: int) -> Run | None:
-        query = sa.select(*_RUN_COLUMNS).where(runs.c.id == run)
+        query = sa.select(*RUN_COLUMNS).where(runs.c.id == run)
         with self._reading() as conn:
             row = conn.execute(query).first()
             if row is None:
                 return None
             recorded = conn.execute(sa.select(results).where(results.c.run_id == run)
                                     .order_by(results.c.seq)).all()
-        return _run_from_row(row, tuple(_recorded_from_row(r) for r in recorded))
+        return run_from_row(row, tuple(recorded_from_row(r) for r in recorded))
 
     def planned(self, run: int) -> list[tuple[Key, Action]]:
         """The changes run `run` set out to make (noops left out), in plan order;
@@ -457,7 +303,7 @@ class SqlStore:
         row = {"at": time.time(), "app": app, "revision": revision, "kind": kind,
                "message": message, "data": None if data is None else dict(data)}
         with self._writing() as conn:
-            conn.execute(_INSERT_EVENT, row)
+            conn.execute(INSERT_EVENT, row)
 
     def events(self, app: str | None = None, since: int = 0, limit: int = 100
                ) -> list[dict[str, Any]]:
@@ -569,113 +415,3 @@ class SqlStore:
             conn.execute(api_tokens.update().where(api_tokens.c.id == token_id)
                          .values(last_used_at=time.time()))
 
-
-# -- statements and rows --------------------------------------------------------
-
-class _Statements:
-    """The upserts, written once in the dialect's ``INSERT ... ON CONFLICT``."""
-
-    def __init__(self, dialect: str) -> None:
-        insert = _dialect_insert(dialect)
-        refresh = insert(inventory)
-        self.refresh_inventory = refresh.on_conflict_do_update(
-            index_elements=list(inventory.primary_key),
-            set_={"resource": refresh.excluded.resource, "live": refresh.excluded.live,
-                  "updated_at": refresh.excluded.updated_at})
-        apply = insert(inventory)
-        self.apply_inventory = apply.on_conflict_do_update(
-            index_elements=list(inventory.primary_key),
-            set_={"resource": apply.excluded.resource, "live": apply.excluded.live,
-                  "revision": apply.excluded.revision,
-                  "updated_at": apply.excluded.updated_at})
-        self.touch_app = insert(app_state).on_conflict_do_nothing(index_elements=["app"])
-        self.keep_first_backup = insert(backups).on_conflict_do_nothing(
-            index_elements=["target", "claim"])
-
-
-def _dialect_insert(dialect: str) -> Callable[[sa.Table], Any]:
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert
-    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-    return postgresql_insert
-
-
-# Built once: SQLAlchemy caches compiled statements by their structure, and
-# building an identical statement per call is most of a result's write cost.
-_INSERT_RESULT = results.insert()
-_INSERT_EVENT = events.insert()
-_DELETE_INVENTORY = inventory.delete().where(
-    inventory.c.app == sa.bindparam("b_app"), inventory.c.kind == sa.bindparam("b_kind"),
-    inventory.c.target == sa.bindparam("b_target"), inventory.c.name == sa.bindparam("b_name"))
-
-_COUNT_FAILED_AND_SKIPPED = sa.select(
-    sa.func.sum(sa.case((sa.and_(~results.c.ok, ~results.c.skipped), 1), else_=0)),
-    sa.func.sum(sa.case((results.c.skipped, 1), else_=0)),
-).where(results.c.run_id == sa.bindparam("run"))
-
-_RUN_COLUMNS = (runs.c.id, runs.c.app, runs.c.revision, runs.c.trigger, runs.c.started,
-                runs.c.finished, runs.c.outcome, runs.c.health, runs.c.counts, runs.c.subject,
-                runs.c.error, runs.c.dry_run)
-
-
-if TYPE_CHECKING:  # SQLAlchemy 2.1 types rows by their columns; ours are read by name
-    _AnyRow = sa.Row[*tuple[Any, ...]]
-
-
-def _key_row(key: Key) -> dict[str, str]:
-    return {"b_kind": key.kind, "b_target": key.target, "b_name": key.name}
-
-
-def _inventory_row(app: str, desired: Resource, live: Resource | None, revision: str | None,
-                   now: float) -> dict[str, Any]:
-    return {"app": app, "kind": desired.key.kind, "target": desired.key.target,
-            "name": desired.key.name, "resource": resource_to_json(desired),
-            "live": None if live is None else resource_to_json(live, desired.sensitive),
-            "revision": revision, "updated_at": now}
-
-
-def _result_row(run: int, seq: int, result: Result) -> dict[str, Any]:
-    change = result.change
-    return {"run_id": run, "seq": seq, "kind": change.key.kind, "target": change.key.target,
-            "name": change.key.name, "action": change.action.value, "ok": result.ok,
-            "skipped": result.skipped, "error": result.error,
-            "fields": result_fields_to_json(result),
-            "duration": result.duration}
-
-
-def _run_from_row(row: _AnyRow, recorded: tuple[RecordedResult, ...] = ()) -> Run:
-    return Run(id=row.id, app=row.app, revision=row.revision, trigger=row.trigger,
-               started=row.started, finished=row.finished, outcome=Outcome(row.outcome),
-               health=None if row.health is None else Health(row.health), counts=row.counts,
-               subject=row.subject, error=row.error, dry_run=row.dry_run, results=recorded)
-
-
-def _recorded_from_row(row: _AnyRow) -> RecordedResult:
-    return RecordedResult(key=Key(row.kind, row.target, row.name), action=Action(row.action),
-                          ok=row.ok, error=row.error, fields=diff_items_from_json(row.fields),
-                          duration=row.duration, skipped=row.skipped)
-
-
-def _tune_sqlite(engine: sa.Engine) -> None:
-    """WAL, cheap commits, a 5 s wait for locks, foreign keys; and our own BEGIN,
-    because the sqlite3 module's implicit one neither covers DDL nor can be
-    IMMEDIATE (recipe from SQLAlchemy's SQLite dialect docs)."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000",
-                       "foreign_keys=ON"):
-            dbapi_connection.execute(f"PRAGMA {pragma}")
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql(connection.info.get("begin", "BEGIN"))
-
-
-def _json_value(raw: Any) -> Any:
-    """A JSON column read as text (SQLite) or already decoded (PostgreSQL jsonb)."""
-    return json.loads(raw) if isinstance(raw, str | bytes) else raw
