@@ -88,7 +88,10 @@ def push_to_converged(origin: Path, work: Path, target: Path, state: Path, n: in
          "--webhook-secret", SECRET], stdout=log, stderr=log)
     try:
         _wait(lambda: _get(f"http://127.0.0.1:{port}/readyz") == 200, 60)
-        _wait(lambda: _idle(port), 600)
+        from gitward.server.admin import token_create
+
+        token = token_create(f"sqlite:///{state}/store.db", "bench", "viewer")["token"]
+        _wait(lambda: _idle(port, token), 600)
         times = []
         for round_ in range(1001, 1001 + pushes):
             i = (round_ * 7919) % n          # the file change_one rewrites
@@ -116,8 +119,10 @@ def _holds(path: Path, expected: bytes) -> bool:
         return False
 
 
-def _idle(port: int) -> bool:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/apps", timeout=5) as answer:
+def _idle(port: int, token: str) -> bool:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/apps",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=5) as answer:
         apps = json.load(answer)["apps"]
     return bool(apps) and all(a["sync"] == "synced" for a in apps)
 

@@ -1,6 +1,12 @@
-"""Benchmark repositories: N small files over 10 directories, described for
-gitward (File manifests whose content comes from the file) and laid out
-under files/ for the floor and the peers."""
+"""Benchmark repositories: N files of 200-400 bytes over 10 directories.
+
+One bare origin per N holds the desired state once, under files/, and every
+tool's description of it side by side: gitward's manifests (gitward.yaml and
+apps/files/, one File per file, content from the file), and whatever else the
+tools add (a playbook, Salt states, pyinfra deploys; see bench/tools.py). A
+work clone commits the scenario changes: one file changed, one removed (bytes
+and manifest), and the revert that brings the repository back to N files.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +25,12 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def file_body(i: int, salt: str = "") -> str:
+    """200-400 bytes of text, the same for the same i and salt."""
     rng = random.Random(i)
-    words = " ".join(rng.choice(["alpha", "beta", "gamma", "delta", "omega", "sigma"])
-                     for _ in range(rng.randint(30, 55)))
-    return f"# file {i}{salt}\n{words}\n"[:400]
+    text, size = f"# file {i}{salt}\n", rng.randint(200, 380)
+    while len(text) < size:
+        text += rng.choice(["alpha", "beta", "gamma", "delta", "omega", "sigma"]) + " "
+    return text[:399] + "\n"
 
 
 def rel_path(i: int) -> str:
@@ -43,8 +51,11 @@ def manifests(n: int) -> dict[str, str]:
 SYSTEM = "apiVersion: gitward/v1\nkind: System\napps:\n  files:\n    path: apps/files\n"
 
 
-def make_origin(base: Path, n: int) -> tuple[Path, Path]:
-    """A bare origin with N files and a work clone to commit changes from."""
+def make_origin(base: Path, n: int, extra: dict[str, str] | None = None) -> tuple[Path, Path]:
+    """A bare origin with N files and a work clone to commit changes from.
+
+    `extra` maps more paths of the repository to their text (the peers'
+    descriptions)."""
     origin, work = base / "origin.git", base / "work"
     git(base, "init", "-q", "--bare", "-b", "main", str(origin))
     git(base, "init", "-q", "-b", "main", str(work))
@@ -52,7 +63,7 @@ def make_origin(base: Path, n: int) -> tuple[Path, Path]:
         path = work / "files" / rel_path(i)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(file_body(i))
-    for rel, text in {"gitward.yaml": SYSTEM, **manifests(n)}.items():
+    for rel, text in {"gitward.yaml": SYSTEM, **manifests(n), **(extra or {})}.items():
         path = work / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -73,12 +84,16 @@ def change_one(work: Path, n: int, round_: int) -> None:
 def remove_one(work: Path, n: int, round_: int) -> None:
     """Remove one file from Git, both its bytes and its manifest."""
     i = (round_ * 104729 + 1) % n
-    (work / "files" / rel_path(i)).unlink()
-    docs = manifests(n)
     rel = rel_path(i)
+    (work / "files" / rel).unlink()
     manifest = work / f"apps/files/{rel.split('/')[0]}.yaml"
     kept = [d for d in manifest.read_text().split("---\n") if f"path: /{rel}\n" not in d]
     manifest.write_text("---\n".join(kept))
-    del docs
     git(work, "commit", "-qam", f"remove {i}")
+    git(work, "push", "-q", "origin", "main")
+
+
+def undo_last(work: Path) -> None:
+    """Revert the last commit (the removal), so the next round has N files."""
+    git(work, "revert", "--no-edit", "HEAD")
     git(work, "push", "-q", "origin", "main")
