@@ -64,10 +64,12 @@ def report_data(report: AppReport) -> dict[str, Any]:
     data: dict[str, Any] = {
         "app": report.app, "revision": report.revision, "subject": report.subject,
         "in_sync": report.plan.in_sync, "health": report.health.value,
-        "changes": [change_data(c) for c in report.plan.pending],
         "pinned": report.pinned,
     }
-    if report.run_id is not None or report.held:
+    if report.run_id is None and not report.held:
+        # A plan: what would change. A run reports what did, in its results.
+        data["changes"] = [change_data(c) for c in report.plan.pending]
+    else:
         data.update({
             "run": report.run_id, "outcome": report.outcome.value if report.outcome else None,
             "counts": report.tally(), "error": report.error, "held": report.held,
@@ -117,7 +119,9 @@ class Output:
         return self._err
 
     def emit_json(self, data: Any) -> None:
-        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        # Streamed: a sync of ten thousand resources should not build its report twice.
+        json.dump(data, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
 
     def error(self, message: str) -> None:
         if self.json:

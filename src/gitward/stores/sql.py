@@ -85,6 +85,7 @@ class SqlStore(SqlConnection):
         self._open_runs: dict[int, _OpenRun] = {}
         self._inventory_cache: dict[str, tuple[Any, dict[Key, Resource],
                                                dict[Key, Resource]]] = {}
+        self._cache_writes: dict[str, int] = {}
         super().__init__(url)
         self._statements = Statements(self._dialect)
 
@@ -129,6 +130,7 @@ class SqlStore(SqlConnection):
                 seen = resource_from_json(json_value(live_text))
                 live[seen.key] = seen
         self._inventory_cache[app] = (marker, applied, live)
+        self._cache_writes[app] = 0
         return applied, live
 
     def remember(self, app: str, entries: Collection[tuple[Resource, Resource | None]]) -> None:
@@ -187,6 +189,13 @@ class SqlStore(SqlConnection):
     def _cache_upsert(self, app: str, row: dict[str, Any]) -> None:
         cached = self._inventory_cache.get(app)
         if cached is None:
+            return
+        writes = self._cache_writes.get(app, 0) + 1
+        self._cache_writes[app] = writes
+        if writes > max(100, len(cached[1]) // 10):
+            # A big change (a first converge) is cheaper to read back later than
+            # to mirror here, and mirroring it would hold a second copy in memory.
+            del self._inventory_cache[app]
             return
         # Round-trip what was written, so the cache holds exactly what a read would.
         res = resource_from_json(json.loads(json.dumps(row["resource"])))
