@@ -155,8 +155,10 @@ def test_sigkill_mid_sync_then_restart_converges(env: Env, agent: AgentProcess,
     restarted = AgentProcess(env, port=agent.port, token=agent.token).start(poll="1h")
     try:
         wait_for(lambda: env.exists("/srv/late"), what="converged after restart")
-        outcomes = [r["outcome"] for r in env.history("web")]
-        assert outcomes[-1] == "interrupted" and outcomes[0] == "succeeded"
+        # The file lands a moment before the run is recorded as finished.
+        outcomes = wait_for(lambda: (o := [r["outcome"] for r in env.history("web")])[0]
+                            == "succeeded" and o, what="the new run recorded")
+        assert outcomes[-1] == "interrupted"
     finally:
         restarted.terminate()
 
