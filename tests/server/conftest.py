@@ -8,8 +8,6 @@ slow on purpose.
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,9 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from gitward.agent.http import create_router, serve
+from gitward.agent.http import create_router
 from gitward.agent.metrics import AgentMetrics
 from gitward.server import admin
 from gitward.server.app import create_server
@@ -66,23 +63,7 @@ def accounts_template(tmp_path_factory: pytest.TempPathFactory) -> Accounts:
     return Accounts(path, tokens, ids)
 
 
-@contextmanager
-def running(app: FastAPI) -> Iterator[str]:
-    """`app` under a real uvicorn server on a free port; yields its base URL."""
-    server = serve(app, "127.0.0.1:0")
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 5
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
-    assert not thread.is_alive()
+from tests.agent.test_http import running  # noqa: E402 - one live-server helper
 
 
 @dataclass

@@ -30,14 +30,7 @@ REDACTED = "<redacted:"
 
 # -- values as a person reads them ---------------------------------------------------------
 
-def short(revision: str | None) -> str:
-    return (revision or "")[:7]
-
-
-def when(epoch: float | None) -> str:
-    if not epoch:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+from gitward.console import short, when  # noqa: E402 - one way to show revisions and times
 
 
 def iso(epoch: float | None) -> str:
