@@ -22,6 +22,7 @@ from gitward.server import admin
 from gitward.server.app import create_server
 from gitward.server.context import ServerContext
 from gitward.stores.sql import SqlStore
+from tests.agent.test_http import running
 
 from .fakes import FakeAgent
 
@@ -63,7 +64,6 @@ def accounts_template(tmp_path_factory: pytest.TempPathFactory) -> Accounts:
     return Accounts(path, tokens, ids)
 
 
-from tests.agent.test_http import running  # noqa: E402 - one live-server helper
 
 
 @dataclass

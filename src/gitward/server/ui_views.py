@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitward.console import short, when
 from gitward.core.model import Action, Change, DiffItem, Key, Outcome, Run
 
 __all__ = [
@@ -30,7 +31,6 @@ REDACTED = "<redacted:"
 
 # -- values as a person reads them ---------------------------------------------------------
 
-from gitward.console import short, when  # noqa: E402 - one way to show revisions and times
 
 
 def iso(epoch: float | None) -> str:
