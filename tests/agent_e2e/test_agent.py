@@ -275,5 +275,8 @@ def test_agent_runs_the_updater_and_deploys_its_commit(env: Env, agent: AgentPro
              timeout=30, what="the updater's bump deployed")
     subject = git(env.origin, "log", "-1", "--format=%s", "main")
     assert "1.1.0" in subject
-    updates = agent.api("/api/v1/updates").json()["updates"]
-    assert any(u["kind"] == "update-committed" for u in updates)
+    answer = agent.api("/api/v1/updates").json()
+    assert any(u["kind"] == "update-committed" for u in answer["updates"])
+    policy = answer["policies"][0]
+    assert policy["name"] == "app-version" and policy["source"] == "git"
+    assert policy["last"] is not None

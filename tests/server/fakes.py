@@ -81,6 +81,11 @@ class FakeAgent:
         return [{"url": "https://git.example.com/ops.git", "ref": "main", "revision": HEAD,
                  "last_fetch": 1700000000.0, "error": None}]
 
+    def update_policies(self) -> list[dict[str, Any]]:
+        return [{"name": "app-version", "source": "git", "from": "/srv/releases",
+                 "select": {"semver": "<2"}, "interval": 300.0, "suspend": False,
+                 "commit_mode": "push", "last": None}]
+
     def updates(self) -> list[dict[str, Any]]:
         return [{"kind": "update-committed", "message": "app-version 1.0.0 -> 1.1.0"}]
 

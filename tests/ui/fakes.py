@@ -171,6 +171,11 @@ class FakeAgent:
                  "revision": self.head, "subject": self.commits[self.head]["subject"],
                  "last_fetch": time.time() - 30, "error": None}]
 
+    def update_policies(self) -> list[dict[str, Any]]:
+        return [{"name": "web-image", "source": "registry", "from": "https://registry.test t/web",
+                 "select": {"semver": ">=1 <2"}, "interval": 300.0, "suspend": False,
+                 "commit_mode": "branch", "last": None}]
+
     def updates(self) -> list[dict[str, Any]]:
         return [e for e in self.store.events(None, 0, 1000) if e["kind"].startswith("update")]
 

@@ -177,7 +177,9 @@ def test_events_and_updates_pages(server: LiveServer) -> None:
         assert "live state differs from" in events
         assert "live state differs" in client.get("/events", params={"kind": "drift"}).text
         assert "live state differs" not in client.get("/events", params={"app": "db"}).text
-        assert "nginx 1.25 → 1.27" in client.get("/updates").text
+        updates = client.get("/updates").text
+        assert "nginx 1.25 → 1.27" in updates
+        assert "web-image" in updates and "https://registry.test t/web" in updates
 
 
 def test_a_forged_flash_cookie_is_ignored(server: LiveServer) -> None:

@@ -42,6 +42,27 @@ class WebActions:
     def request_fetch(self, reason: str) -> None:
         self.agent.request_fetch(reason)
 
+    def update_policies(self) -> list[dict[str, Any]]:
+        """The update policies at the current revision, each with its last event."""
+        from gitward.updates.policy import load_policies
+
+        snapshot = self.agent._snapshot
+        if snapshot is None:
+            return []
+        last: dict[str, dict[str, Any]] = {}
+        for event in self.agent.updates():
+            if event.get("app"):
+                last[event["app"]] = event
+        rows = []
+        for name, policy in sorted(load_policies(snapshot).items()):
+            source = policy.source.model_dump(exclude_none=True, mode="json")
+            kind = next(iter(source), "?")
+            rows.append({"name": name, "source": kind, "from": _source_label(source[kind]),
+                         "select": policy.select.model_dump(exclude_none=True, mode="json"),
+                         "interval": policy.interval, "suspend": policy.suspend,
+                         "commit_mode": policy.commit.mode, "last": last.get(name)})
+        return rows
+
     def system(self) -> SystemSpec | None:
         return self.agent._system
 
@@ -142,3 +163,9 @@ class WebActions:
             raise UnknownAppError(f"no app named {app!r}; known apps: "
                                   f"{', '.join(sorted(system.apps)) or 'none'}")
         return system, snapshot
+
+
+def _source_label(spec: dict[str, Any]) -> str:
+    """Where a policy looks, without credentials (auth names environment variables)."""
+    parts = [str(spec[k]) for k in ("url", "index", "repository", "package") if spec.get(k)]
+    return " ".join(parts)

@@ -188,7 +188,7 @@ def create_api_router(ctx: ServerContext) -> APIRouter:
     @router.get("/updates", response_model=UpdateList, responses=ERRORS)
     def list_updates(principal: Reader) -> UpdateList:
         """The version updater's recent runs (its events), newest last."""
-        return UpdateList(updates=ctx.agent.updates())
+        return UpdateList(policies=ctx.agent.update_policies(), updates=ctx.agent.updates())
 
     add_action_routes(router, ctx, existing)
 

@@ -183,7 +183,9 @@ class SourceList(BaseModel):
 
 
 class UpdateList(BaseModel):
-    updates: list[dict[str, Any]]
+    policies: list[dict[str, Any]] = Field(
+        default_factory=list, description="Update policies at the current revision.")
+    updates: list[dict[str, Any]] = Field(description="The updater's recent runs (events).")
 
 
 class SyncRequest(BaseModel):

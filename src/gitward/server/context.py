@@ -30,6 +30,7 @@ class AgentActions(Protocol):
     def plan_at(self, app: str, revision: str) -> AppReport: ...  # the app at `revision`
     def sources(self) -> list[dict[str, Any]]: ...        # url, ref, revision, last_fetch, error
     def updates(self) -> list[dict[str, Any]]: ...        # the updater's recent events
+    def update_policies(self) -> list[dict[str, Any]]: ...  # the policies at this revision
     def commit_info(self, revision: str) -> dict[str, Any]: ...  # subject, author, time
 
     # -- actions (each recorded as an audit event naming `who`) ----------------------

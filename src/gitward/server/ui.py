@@ -134,10 +134,12 @@ def _add_pages(router: APIRouter, pages: Pages) -> None:
             return to_login(request)
         try:
             found, failure = ctx.agent.updates(), ""
+            policies = ctx.agent.update_policies()
         except Exception as error:
-            found, failure = [], f"the updater's log cannot be read: {error}"
+            found, policies = [], []
+            failure = f"the updater's policies or log cannot be read: {error}"
         return pages.render(request, "updates.html", principal, updates=found[::-1],
-                            failure=failure, now=time.time())
+                            policies=policies, failure=failure, now=time.time())
 
 
 def _add_app_pages(router: APIRouter, pages: Pages) -> None:
