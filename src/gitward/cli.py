@@ -19,104 +19,25 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
+from gitward.cli_accounts import token, user
+from gitward.cli_options import (
+    choose_apps,
+    fail,
+    guarded,
+    output_option,
+    parse_roots,
+    repo_options,
+    store_option,
+    text_or_json,
+    workspace,
+)
 from gitward.console import Output
 
 __all__ = ["app", "main"]
-
-_F = Callable[..., Any]
-
-
-class _Failed(click.exceptions.Exit):
-    """Raised after the error line is printed; carries the exit code."""
-
-
-def fail(out: Output, message: str, code: int = 1) -> NoReturn:
-    out.error(message)
-    raise _Failed(code)
-
-
-@contextmanager
-def guarded(out: Output) -> Iterator[None]:
-    """Turn user-facing errors into one line and exit code 1."""
-    from gitward.core.errors import GitwardError
-
-    try:
-        yield
-    except GitwardError as error:
-        fail(out, str(error))
-    except KeyboardInterrupt:
-        fail(out, "interrupted", 130)
-
-
-def _output(mode: str) -> Output:
-    return Output(mode)
-
-
-def output_option(fn: _F) -> _F:
-    return click.option("--output", "-o", "output", type=click.Choice(["text", "json"]),
-                        default="text", show_default=True,
-                        help="Text for people, JSON for scripts.")(fn)
-
-
-def store_option(fn: _F) -> _F:
-    return click.option("--store", envvar="GITWARD_STORE", default=None, metavar="URL",
-                        help="Store URL: sqlite:///path.db (default under "
-                             "~/.local/state/gitward) or postgresql://...")(fn)
-
-
-def repo_options(fn: _F) -> _F:
-    """--repo, --ref, --store, --root, --state-dir and --output."""
-    options: list[Callable[[_F], _F]] = [
-        click.option("--repo", "-r", envvar="GITWARD_REPO", default=".", show_default=True,
-                     help="Repository: a local path or a Git URL (file://, https://, ssh://)."),
-        click.option("--ref", envvar="GITWARD_REF", default=None,
-                     help="Branch, tag or SHA (default: the repository's default branch)."),
-        store_option,
-        click.option("--root", "roots", multiple=True, metavar="NAME=PATH",
-                     help="Put target NAME under PATH instead of its root in Git."),
-        click.option("--state-dir", envvar="GITWARD_STATE_DIR", default=None,
-                     type=click.Path(path_type=Path), help="Mirrors, caches and locks."),
-        output_option,
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
-def _roots(values: tuple[str, ...], out: Output) -> dict[str, str]:
-    roots: dict[str, str] = {}
-    for value in values:
-        name, sep, path = value.partition("=")
-        if not sep or not name or not path:
-            fail(out, f"--root {value!r}: write NAME=PATH, e.g. --root local=/tmp/demo")
-        roots[name] = os.path.abspath(os.path.expanduser(path))
-    return roots
-
-
-def workspace(out: Output, repo: str, ref: str | None, store: str | None,
-              roots: tuple[str, ...], state_dir: Path | None) -> Any:
-    from gitward.engine.workspace import Workspace, default_state_dir
-    from gitward.stores import open_store
-
-    return Workspace(repo=repo, ref=ref, store=open_store(store),
-                     state_dir=state_dir or default_state_dir(),
-                     root_overrides=_roots(roots, out))
-
-
-def _choose_apps(ws: Any, names: tuple[str, ...], all_apps: bool, out: Output) -> list[str]:
-    apps = ws.system().apps
-    if names:
-        for name in names:
-            ws.app(name)
-        return list(names)
-    if not all_apps and len(apps) > 1:
-        fail(out, f"name the apps to act on or pass --all; apps: {', '.join(sorted(apps))}")
-    return sorted(apps)
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gitward", message="%(version)s")
@@ -132,7 +53,7 @@ def app() -> None:
 @output_option
 def init(directory: Path, root: Path | None, output: str) -> None:
     """Create a sample GitOps repository (git init + first commit) with three apps."""
-    out = _output(output)
+    out = text_or_json(output)
     from gitward.sample import scaffold
 
     with guarded(out):
@@ -151,7 +72,7 @@ def init(directory: Path, root: Path | None, output: str) -> None:
 def validate(repo: str, ref: str | None, store: str | None, roots: tuple[str, ...],
              state_dir: Path | None, output: str) -> None:
     """Fetch, read the system map and render every app; apply nothing."""
-    out = _output(output)
+    out = text_or_json(output)
     from gitward.engine.render import render_apps
 
     with guarded(out):
@@ -176,12 +97,12 @@ def plan(apps: tuple[str, ...], repo: str, ref: str | None, store: str | None,
     """Show what a sync would change (default: every app).
 
     Exit status: 0 in sync, 2 changes pending, 1 error."""
-    out = _output(output)
+    out = text_or_json(output)
     from gitward.engine.sync import sync_apps
 
     with guarded(out):
         ws = workspace(out, repo, ref, store, roots, state_dir)
-        names = _choose_apps(ws, apps, True, out)
+        names = choose_apps(ws, apps, True, out)
         reports = sync_apps(ws, names, dry_run=True)
     out.plan(reports)
     raise click.exceptions.Exit(0 if all(r.plan.in_sync for r in reports) else 2)
@@ -198,12 +119,12 @@ def sync(apps: tuple[str, ...], all_apps: bool, dry_run: bool, wait: float, repo
          ref: str | None, store: str | None, roots: tuple[str, ...], state_dir: Path | None,
          output: str) -> None:
     """Converge apps to the repository, in dependency order, and record the runs."""
-    out = _output(output)
+    out = text_or_json(output)
     from gitward.engine.sync import sync_apps
 
     with guarded(out):
         ws = workspace(out, repo, ref, store, roots, state_dir)
-        names = _choose_apps(ws, apps, all_apps, out)
+        names = choose_apps(ws, apps, all_apps, out)
         with _progress(out) as progress:
             reports = sync_apps(ws, names, dry_run=dry_run, progress=progress, wait=wait)
     if dry_run:
@@ -237,7 +158,7 @@ def _progress(out: Output) -> Iterator[Callable[[str, int, int], None] | None]:
 def status(repo: str, ref: str | None, store: str | None, roots: tuple[str, ...],
            state_dir: Path | None, output: str) -> None:
     """Every app: revision, sync state (against live), health, last sync."""
-    out = _output(output)
+    out = text_or_json(output)
     from gitward.engine.status import app_status
 
     with guarded(out):
@@ -255,7 +176,7 @@ def status(repo: str, ref: str | None, store: str | None, roots: tuple[str, ...]
 def history(app_name: str, limit: int, run_id: int | None, store: str | None,
             output: str) -> None:
     """Runs of an app: time, revision and subject, trigger, outcome, counts."""
-    out = _output(output)
+    out = text_or_json(output)
     from gitward.stores import open_store
 
     with guarded(out):
@@ -281,7 +202,7 @@ def rollback(app_name: str, to: str | None, reason: str | None, pin: str | None,
              ref: str | None, store: str | None, roots: tuple[str, ...],
              state_dir: Path | None, output: str) -> None:
     """Go back through Git: commit the app's paths as they were, push, sync."""
-    out = _output(output)
+    out = text_or_json(output)
     from gitward.console import report_data
     from gitward.engine.rollback import pin_app, rollback_app
 
@@ -323,15 +244,12 @@ def rollback(app_name: str, to: str | None, reason: str | None, pin: str | None,
 @output_option
 def unpin(app_name: str, store: str | None, output: str) -> None:
     """Release a pin: the app follows its branch again on the next sync."""
-    out = _output(output)
+    out = text_or_json(output)
+    from gitward.engine.rollback import unpin_app
     from gitward.stores import open_store
 
     with guarded(out):
-        db = open_store(store)
-        was = db.app_state(app_name).pinned
-        db.pin(app_name, None)
-        if was:
-            db.event(app_name, "unpinned", f"unpinned from {was[:12]}", revision=was)
+        was = unpin_app(open_store(store), app_name)
     if out.json:
         out.emit_json({"app": app_name, "was_pinned": was})
     else:
@@ -348,7 +266,7 @@ def unpin(app_name: str, store: str | None, output: str) -> None:
 def events(app_name: str | None, follow: bool, limit: int, store: str | None,
            output: str) -> None:
     """Decisions and actions recorded in the store, oldest first."""
-    out = _output(output)
+    out = text_or_json(output)
     from rich.markup import escape
 
     from gitward.console import when
@@ -395,13 +313,13 @@ def agent(repo: str | None, ref: str | None, store: str | None, listen: str | No
           webhook_secret: str | None, notify_urls: tuple[str, ...], log_format: str | None,
           config_file: Path | None) -> None:
     """Run the agent: keep every app converged, detect drift, serve webhooks."""
-    out = _output("text")
+    out = text_or_json("text")
     from gitward.agent.config import load_config
     from gitward.agent.process import run_agent
 
     with guarded(out):
         flags = {"repo": repo, "ref": ref, "store": store, "listen": listen,
-                 "roots": _roots(roots, out), "state_dir": state_dir,
+                 "roots": parse_roots(roots, out), "state_dir": state_dir,
                  "poll_interval": poll_interval, "webhook_secret": webhook_secret,
                  "log_format": log_format,
                  "notifications": [{"url": u, "format": "json"} for u in notify_urls]}
@@ -429,127 +347,6 @@ def update(dry_run: bool, repo: str, ref: str | None, store: str | None,
     update_command(repo, ref, store, state_dir, dry_run, output)
 
 
-@app.group()
-def user() -> None:
-    """Local users of the web UI and API (roles: viewer, operator, admin)."""
-
-
-@user.command("add")
-@click.argument("name")
-@click.option("--role", type=click.Choice(["viewer", "operator", "admin"]), required=True)
-@click.option("--apps", default="*", show_default=True,
-              help="Comma-separated app name patterns this user may see and act on.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@store_option
-@output_option
-def user_add(name: str, role: str, apps: str, password_stdin: bool, store: str | None,
-             output: str) -> None:
-    """Add a user; asks for the password twice unless --password-stdin."""
-    out = _output(output)
-    from gitward.server.admin import user_add as add
-    from gitward.stores import default_store_url
-
-    password = (sys.stdin.readline().rstrip("\n") if password_stdin else
-                click.prompt("Password", hide_input=True, confirmation_prompt=True))
-    with guarded(out):
-        made = add(store or default_store_url(), name, role, apps, password)
-    _print_record(out, made, f"added {role} {name}")
-
-
-@user.command("list")
-@store_option
-@output_option
-def user_list(store: str | None, output: str) -> None:
-    """List users (never their passwords)."""
-    out = _output(output)
-    from gitward.server.admin import user_list as listed
-    from gitward.stores import default_store_url
-
-    with guarded(out):
-        rows = listed(store or default_store_url())
-    _print_rows(out, rows, ("name", "role", "apps", "disabled"))
-
-
-@app.group()
-def token() -> None:
-    """API tokens for scripts: shown once, stored hashed, revocable, with expiry."""
-
-
-@token.command("create")
-@click.option("--name", required=True, help="What the token is for, e.g. ci.")
-@click.option("--role", type=click.Choice(["viewer", "operator", "admin"]), required=True)
-@click.option("--apps", default="*", show_default=True, help="App name patterns.")
-@click.option("--user", "owner", default=None, help="Tie the token to a user.")
-@click.option("--expires", default="90d", show_default=True, help="e.g. 30d, 12h or never.")
-@store_option
-@output_option
-def token_create(name: str, role: str, apps: str, owner: str | None, expires: str,
-                 store: str | None, output: str) -> None:
-    """Create a token and print it once."""
-    out = _output(output)
-    from gitward.server.admin import token_create as create
-    from gitward.stores import default_store_url
-
-    with guarded(out):
-        made = create(store or default_store_url(), name, role, apps, owner, expires)
-    if out.json:
-        out.emit_json(made)
-    else:
-        print(made["token"])
-        out.note("This token is shown once; store it now. "
-                 f"Revoke it with `gitward token revoke {made['id']}`.")
-
-
-@token.command("list")
-@store_option
-@output_option
-def token_list(store: str | None, output: str) -> None:
-    """List tokens (never the tokens themselves)."""
-    out = _output(output)
-    from gitward.server.admin import token_list as listed
-    from gitward.stores import default_store_url
-
-    with guarded(out):
-        rows = listed(store or default_store_url())
-    _print_rows(out, rows, ("id", "name", "role", "apps", "user", "state"))
-
-
-@token.command("revoke")
-@click.argument("token_id", type=int, metavar="ID")
-@store_option
-@output_option
-def token_revoke(token_id: int, store: str | None, output: str) -> None:
-    """Revoke a token at once."""
-    out = _output(output)
-    from gitward.server.admin import token_revoke as revoke
-    from gitward.stores import default_store_url
-
-    with guarded(out):
-        revoke(store or default_store_url(), token_id)
-    _print_record(out, {"id": token_id, "revoked": True}, f"revoked token {token_id}")
-
-
-def _print_record(out: Output, record: dict[str, Any], message: str) -> None:
-    if out.json:
-        out.emit_json(record)
-    else:
-        out.console.print(message)
-
-
-def _print_rows(out: Output, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
-    if out.json:
-        out.emit_json(rows)
-        return
-    from rich.table import Table
-
-    table = Table()
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(row.get(column, "")) for column in columns))
-    out.console.print(table)
-
-
 @app.command()
 @click.argument("kind", required=False)
 def schema(kind: str | None) -> None:
@@ -559,6 +356,10 @@ def schema(kind: str | None) -> None:
 
     with guarded(out):
         out.emit_json(manifest_schema(kind))
+
+
+app.add_command(user)
+app.add_command(token)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from gitward.core.errors import GitwardError
 from gitward.core.model import Key
 from gitward.core.seams import Snapshot
 from gitward.core.system import SystemSpec
-from gitward.engine.rollback import RollbackReport
+from gitward.engine.rollback import RollbackReport, record_pin, unpin_app
 from gitward.engine.sync import AppReport, plan_app
 
 __all__ = ["WebActions"]
@@ -129,16 +129,13 @@ class WebActions:
     def pin(self, app: str, revision: str, *, who: str, reason: str | None = None) -> None:
         system, _ = self._require_app(app)
         full = self.agent._source.resolve(revision)
-        self.agent.store.pin(app, full, reason or f"pinned by {who}")
-        self.agent.store.event(app, "pinned", f"{who} pinned {app} to {full[:12]}", revision=full)
+        record_pin(self.agent.store, app, full, reason or f"pinned by {who}", who=who)
         self.agent._status(app, system.apps[app]).pinned = full
         self.agent.queue.submit(app, Operation("sync", "pin"))
 
     def unpin(self, app: str, *, who: str) -> None:
         system, _ = self._require_app(app)
-        was = self.agent.store.app_state(app).pinned
-        self.agent.store.pin(app, None)
-        self.agent.store.event(app, "unpinned", f"{who} unpinned {app}", revision=was)
+        unpin_app(self.agent.store, app, who=who)
         self.agent._status(app, system.apps[app]).pinned = None
         self.agent.queue.submit(app, Operation("sync", "unpin"))
 

@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from gitward.agent.config import AgentConfig
+from gitward.agent.decisions import auto_hold, dependency_blocker, touches
 from gitward.agent.queue import AppQueue, Operation
 from gitward.agent.state import AppStatus
+from gitward.agent.updater import ScheduledUpdater
 from gitward.core.errors import GitwardError
 from gitward.core.model import Key, Outcome, Resource
 from gitward.core.seams import Snapshot, Store
@@ -76,8 +78,7 @@ class Agent:
         # Rendered resources per app at the current revision: drift checks of an
         # unchanged app then cost a live read and a plan, nothing more.
         self._desired: dict[str, tuple[str, list[Resource]]] = {}
-        self._updated_at: dict[str, float] = {}
-        self._updater: threading.Thread | None = None
+        self.updater = ScheduledUpdater(store, config.ref, self.request_fetch)
         self.queue = AppQueue(self._operate, config.workers)
 
     # -- AgentHandle --------------------------------------------------------------
@@ -110,12 +111,12 @@ class Agent:
                 next_fetch = time.monotonic() + self.config.poll_interval + random.uniform(
                     -spread, spread)
             self._queue_due_work(time.monotonic())
-            self._start_due_updates()
+            if not self.stop_event.is_set():
+                self.updater.start_due(self._snapshot, self._source)
             self._wake.wait(timeout=max(0.05, min(0.5, next_fetch - time.monotonic())))
             self._wake.clear()
         self.queue.close()
-        if self._updater is not None:
-            self._updater.join(timeout=60)
+        self.updater.join(timeout=60)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -219,30 +220,19 @@ class Agent:
         self._next_drift.setdefault(name, time.monotonic() + app.sync.interval)
         before = old_system.apps.get(name) if old_system else None
         affected = (changed is None or before != app
-                    or _touches(changed, app.watched_paths)
-                    or _touches(changed, input_paths(self.state_dir, name)))
+                    or touches(changed, app.watched_paths)
+                    or touches(changed, input_paths(self.state_dir, name)))
         if not affected and state.revision is not None:
             self.store.event(name, "skipped", "unchanged at this revision: no watched path "
                              "changed", revision=snapshot.revision)
             return False
-        hold = self._auto_hold(app, state.pinned)
+        hold = auto_hold(app, state.pinned, state.suspended)
         if hold:
             status.sync, status.message = "out_of_sync", hold
             self.store.event(name, "held", hold, revision=snapshot.revision)
             return False
         self._retries.pop(name, None)
         return True
-
-    def _auto_hold(self, app: AppSpec, pinned: str | None) -> str | None:
-        if pinned:
-            return f"pinned to {pinned[:12]}; new revisions wait for `gitward unpin {app.name}`"
-        if app.sync.suspend:
-            return "suspended in gitward.yaml (sync.suspend: true)"
-        if self.store.app_state(app.name).suspended:
-            return f"suspended through the API; `resume` it to sync {app.name} again"
-        if not app.sync.auto:
-            return "auto-sync is off (sync.auto: false); run `gitward sync`"
-        return None
 
     def _queue_due_work(self, now: float) -> None:
         system = self._system
@@ -267,7 +257,7 @@ class Agent:
         if op.kind == "drift":
             self._check_drift(name, app, snapshot)
             return
-        blocker = self._dependency_blocker(app, snapshot.revision)
+        blocker = dependency_blocker(app, snapshot.revision, self._statuses)
         if blocker:
             status = self._status(name, app)
             if status.message != blocker:
@@ -392,68 +382,15 @@ class Agent:
                              f"{summary}", revision=report.revision, data={"changes": drift})
             self._notify("drift_detected", name, f"{name} drifted: {summary}",
                          report.revision)
-        if app.sync.self_heal and not self._auto_hold(app, status.pinned):
+        if app.sync.self_heal and not auto_hold(app, status.pinned, status.suspended):
             self.store.event(name, "heal", "self_heal is on: re-applying",
                              revision=report.revision)
             self._sync(name, app, snapshot, "self_heal")
 
-    # -- the version updater ------------------------------------------------------------
-
-    def _start_due_updates(self) -> None:
-        """Run the update policies whose interval is up, one updater run at a time,
-        in the background: the updater only commits to Git; the commit comes
-        back through the next fetch like any other."""
-        snapshot = self._snapshot
-        if snapshot is None or self.stop_event.is_set() or (
-                self._updater is not None and self._updater.is_alive()):
-            return
-        from gitward.updates.policy import load_policies
-        from gitward.updates.run import due_policies
-
-        try:
-            policies = load_policies(snapshot)
-        except GitwardError:
-            return   # reported by the updater run that meets it; syncs go on
-        due = due_policies(policies, self._updated_at, time.monotonic())
-        if not due:
-            return
-        now = time.monotonic()
-        for name in due:
-            self._updated_at[name] = now
-        self._updater = threading.Thread(target=self._update, args=(due,),
-                                         name="gitward-updater", daemon=True)
-        self._updater.start()
-
-    def _update(self, due: list[str]) -> None:
-        from gitward.updates.run import run_updates
-
-        branch = self.config.ref or self._source.default_branch()
-        try:
-            run_updates(self._source, branch, self.store, only=due)
-        except GitwardError as error:
-            log.warning("update run of %s failed: %s", ", ".join(due), error)
-            return
-        self.request_fetch("updater commit")
-
     def updates(self) -> list[dict[str, Any]]:
-        from gitward.updates.run import update_events
-
-        return update_events(self.store)
+        return self.updater.events()
 
     # -- dependencies, health, notifications -------------------------------------------
-
-    def _dependency_blocker(self, app: AppSpec, revision: str) -> str | None:
-        """Why `app` may not sync at `revision` yet, or None when its dependencies
-        are synced (or unchanged and in sync) and healthy at that revision."""
-        for dep in app.depends_on:
-            status = self._statuses.get(dep)
-            if status is None or status.sync in ("pending", "syncing", "waiting", "unknown"):
-                return f"waiting for dependency {dep} to sync at {revision[:12]}"
-            if status.sync != "synced" or status.head != revision:
-                return f"held: dependency {dep} did not sync ({status.message or status.sync})"
-            if status.health != "healthy":
-                return f"held: dependency {dep} is {status.health}, not healthy"
-        return None
 
     def _release_dependents(self, name: str) -> None:
         system = self._system
@@ -487,13 +424,7 @@ class Agent:
                 self._statuses[name] = AppStatus(
                     app=name, target=app.target, revision=state.revision,
                     last_sync=state.synced_at, last_outcome=state.outcome,
-                    health=state.health or "unknown", pinned=state.pinned)
+                    health=state.health or "unknown", pinned=state.pinned,
+                    suspended=state.suspended)
             return self._statuses[name]
 
-
-def _touches(changed: set[str], paths: set[str] | list[str]) -> bool:
-    for path in paths:
-        prefix = path.rstrip("/") + "/"
-        if path in changed or any(c.startswith(prefix) for c in changed):
-            return True
-    return False

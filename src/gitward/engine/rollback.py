@@ -17,11 +17,12 @@ from dataclasses import dataclass
 
 from gitward.core.errors import GitwardError
 from gitward.core.model import Outcome
+from gitward.core.seams import Store
 from gitward.engine.sync import AppReport, sync_app
 from gitward.engine.workspace import Workspace
 
 __all__ = ["NoRollbackTargetError", "RollbackPushError", "RollbackReport", "pin_app",
-           "rollback_app", "rollback_revision", "unpin_app"]
+           "record_pin", "rollback_app", "rollback_revision", "unpin_app"]
 
 
 class NoRollbackTargetError(GitwardError):
@@ -122,20 +123,27 @@ def _message(app: str, paths: list[str], head: str, target: str, reason: str | N
     return "\n".join(lines) + "\n"
 
 
+def record_pin(store: Store, app: str, revision: str, reason: str | None = None,
+               who: str | None = None) -> None:
+    """Pin `app` to the full SHA `revision` in the store, with an event saying so."""
+    store.pin(app, revision, reason)
+    by = f"{who} pinned {app}" if who else "pinned"
+    store.event(app, "pinned", f"{by} to {revision[:12]}" + (f": {reason}" if reason else ""),
+                revision=revision)
+
+
 def pin_app(ws: Workspace, app: str, revision: str, reason: str | None = None) -> AppReport:
     """Hold `app` at `revision` without writing to Git, and converge it there."""
     ws.app(app)
-    full = ws.source.resolve(revision)
-    ws.store.pin(app, full, reason)
-    ws.store.event(app, "pinned", f"pinned to {full[:12]}" + (f": {reason}" if reason else ""),
-                   revision=full)
+    record_pin(ws.store, app, ws.source.resolve(revision), reason)
     return sync_app(ws, app, trigger="pin")
 
 
-def unpin_app(ws: Workspace, app: str) -> str | None:
+def unpin_app(store: Store, app: str, who: str | None = None) -> str | None:
     """Clear the pin; returns the revision it was pinned to, if any."""
-    was = ws.store.app_state(app).pinned
-    ws.store.pin(app, None)
+    was = store.app_state(app).pinned
+    store.pin(app, None)
     if was:
-        ws.store.event(app, "unpinned", f"unpinned from {was[:12]}", revision=was)
+        by = f"{who} unpinned {app}" if who else "unpinned"
+        store.event(app, "unpinned", f"{by} from {was[:12]}", revision=was)
     return was

@@ -108,8 +108,7 @@ def read_live(ws: Workspace, wanted: Iterable[Resource],
 
 def _prepare(ws: Workspace, name: str, desired: list[Resource] | None = None,
              only: Key | None = None) -> _Prepared:
-    snapshot, app = ws.snapshot_for(name)
-    pinned = ws.store.app_state(name).pinned
+    snapshot, app, pinned = ws.snapshot_for(name)
     if desired is None:
         desired = render_app(snapshot, app, ws.system(), ws.state_dir)
     inventory = ws.store.inventory(name)

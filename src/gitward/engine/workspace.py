@@ -81,11 +81,12 @@ class Workspace:
                                f"{self.snapshot().revision[:12]}; known apps: {known}")
         return apps[name]
 
-    def snapshot_for(self, app: str) -> tuple[Snapshot, AppSpec]:
-        """The snapshot and app spec to converge `app` from: its pin, or the head."""
+    def snapshot_for(self, app: str) -> tuple[Snapshot, AppSpec, str | None]:
+        """The snapshot and app spec to converge `app` from, and its pin if any:
+        the pinned revision, or the head."""
         pinned = self.store.app_state(app).pinned
         if not pinned:
-            return self.snapshot(), self.app(app)
+            return self.snapshot(), self.app(app), None
         if app not in self._pinned:
             self._pinned[app] = self.source.snapshot(pinned)
         snap = self._pinned[app]
@@ -95,7 +96,7 @@ class Workspace:
             spec = load_system(snap, root_overrides=self.root_overrides).apps.get(app)
         except GitwardError:
             spec = None
-        return snap, spec or self.app(app)
+        return snap, spec or self.app(app), pinned
 
     def target(self, name: str) -> TargetSpec:
         return self.system().targets[name]
