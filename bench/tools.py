@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,15 @@ class Gitward(Tool):
     """`gitward sync --all` with a SQLite store; its manifests are repo.manifests."""
     name = "gitward"
     scenarios = ALL_SCENARIOS
+
+    def prepare(self) -> None:
+        super().prepare()
+        # Bytecode, as a wheel install leaves it: an editable install run with
+        # PYTHONDONTWRITEBYTECODE would otherwise compile gitward on every run.
+        import gitward
+
+        subprocess.run([sys.executable, "-m", "compileall", "-q",
+                        str(Path(gitward.__file__).parent)], check=True)
 
     def argv(self) -> list[str]:
         # The console script beside this interpreter, not a version manager's shim.

@@ -120,13 +120,18 @@ def sync(apps: tuple[str, ...], all_apps: bool, dry_run: bool, wait: float, repo
          output: str) -> None:
     """Converge apps to the repository, in dependency order, and record the runs."""
     out = text_or_json(output)
-    from gitward.engine.sync import sync_apps
-
     with guarded(out):
-        ws = workspace(out, repo, ref, store, roots, state_dir)
-        names = choose_apps(ws, apps, all_apps, out)
-        with _progress(out) as progress:
-            reports = sync_apps(ws, names, dry_run=dry_run, progress=progress, wait=wait)
+        ws = workspace(out, repo, ref, store, roots, state_dir, seal=not dry_run)
+        from gitward.engine.seal import sealed_sync
+
+        # Nothing new since the last sync: recorded from the seal, nothing loaded.
+        reports = None if dry_run else sealed_sync(ws, apps, all_apps, wait=wait)
+        if reports is None:
+            from gitward.engine.sync import sync_apps
+
+            names = choose_apps(ws, apps, all_apps, out)
+            with _progress(out) as progress:
+                reports = sync_apps(ws, names, dry_run=dry_run, progress=progress, wait=wait)
     if dry_run:
         out.plan(reports)
         raise click.exceptions.Exit(0 if all(r.plan.in_sync for r in reports) else 2)

@@ -88,13 +88,15 @@ def parse_roots(values: tuple[str, ...], out: Output) -> dict[str, str]:
 
 
 def workspace(out: Output, repo: str, ref: str | None, store: str | None,
-              roots: tuple[str, ...], state_dir: Path | None) -> Any:
+              roots: tuple[str, ...], state_dir: Path | None, *, seal: bool = False) -> Any:
     from gitward.engine.workspace import Workspace, default_state_dir
     from gitward.stores import open_store
 
-    return Workspace(repo=repo, ref=ref, store=open_store(store),
-                     state_dir=state_dir or default_state_dir(),
-                     root_overrides=parse_roots(roots, out))
+    ws = Workspace(repo=repo, ref=ref, store=open_store(store),
+                   state_dir=state_dir or default_state_dir(),
+                   root_overrides=parse_roots(roots, out), seal=seal, objects="git")
+    click.get_current_context().call_on_close(ws.close)
+    return ws
 
 
 def choose_apps(ws: Any, names: tuple[str, ...], all_apps: bool, out: Output) -> list[str]:

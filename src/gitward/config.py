@@ -30,9 +30,8 @@ from gitward.core.errors import DependencyCycleError, ManifestError
 from gitward.core.order import find_cycle
 from gitward.core.seams import Snapshot
 from gitward.core.system import AppSpec, SystemSpec, TargetSpec
-from gitward.renderers.yaml_load import find_line, load_documents
 
-__all__ = ["SYSTEM_FILE", "load_system"]
+__all__ = ["SYSTEM_FILE", "load_system", "system_files"]
 
 SYSTEM_FILE = "gitward.yaml"
 SYSTEM_DIR = "gitward.d"
@@ -41,7 +40,9 @@ SYSTEM_DIR = "gitward.d"
 def load_system(snapshot: Snapshot, *, root_overrides: Mapping[str, str] | None = None
                 ) -> SystemSpec:
     """The validated system map at this snapshot, with target roots overridden."""
-    files = _system_files(snapshot)
+    from gitward.renderers.yaml_load import load_documents
+
+    files = system_files(snapshot)
     if not files:
         raise ManifestError(SYSTEM_FILE, "not found at the repository root; run "
                             "`gitward init` for an example or add one listing your apps")
@@ -61,7 +62,8 @@ def load_system(snapshot: Snapshot, *, root_overrides: Mapping[str, str] | None 
     return SystemSpec(apps=apps, targets=targets)
 
 
-def _system_files(snapshot: Snapshot) -> list[str]:
+def system_files(snapshot: Snapshot) -> list[str]:
+    """The files the system map is read from at this snapshot."""
     files = [SYSTEM_FILE] if snapshot.exists(SYSTEM_FILE) else []
     if snapshot.is_dir(SYSTEM_DIR):
         files += [p for p in snapshot.walk(SYSTEM_DIR) if p.endswith((".yaml", ".yml"))]
@@ -137,6 +139,8 @@ def _validate(model: type[AppSpec] | type[TargetSpec], name: Any, body: Any, doc
 
 
 def _line(raw: bytes, at: list[str | int], index: int, doc: Document) -> int:
+    from gitward.renderers.yaml_load import find_line
+
     return find_line(raw, at, index) or doc.line
 
 

@@ -119,6 +119,34 @@ class Env:
                 for p in sorted(self.target.rglob("*")) if p.is_file()}
 
 
+HEAVY = ("pygit2", "yaml", "jinja2", "pydantic", "sqlalchemy", "alembic")
+
+# The CLI in a fresh interpreter; at exit it reports which heavy modules were loaded.
+_RUN = """
+import atexit, json, sys
+heavy = {heavy!r}
+atexit.register(lambda: sys.stderr.write("LOADED " + json.dumps(
+    [m for m in heavy if m in sys.modules]) + "\\n"))
+from gitward.cli import main
+sys.argv = ["gitward", *sys.argv[1:]]
+main()
+"""
+
+
+def sync_loading(env: Env, *extra: str) -> tuple[dict[str, Any], list[str]]:
+    """`gitward sync --all` in a fresh interpreter: its report of the first app, and
+    which of the libraries only a change needs it loaded."""
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN.format(heavy=HEAVY), "sync", "--all",
+         *env.args("--output", "json", *extra)],
+        capture_output=True, text=True, timeout=120, cwd=env.tmp,
+        env={**os.environ, "GITWARD_STATE_DIR": str(env.state)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    loaded = next(line for line in done.stderr.splitlines() if line.startswith("LOADED "))
+    report: dict[str, Any] = json.loads(done.stdout)["apps"][0]
+    return report, json.loads(loaded.removeprefix("LOADED "))
+
+
 SYSTEM = """\
 apiVersion: gitward/v1
 kind: System

@@ -7,7 +7,9 @@ slow on purpose.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,10 +59,8 @@ def accounts_template(tmp_path_factory: pytest.TempPathFactory) -> Accounts:
         created = admin.token_create(url, who, role, apps, expires=expires)
         tokens[who], ids[who] = created["token"], created["id"]
     admin.token_revoke(url, ids["revoked"])
-    with SqlStore(url) as store:
-        store._conn.exec_driver_sql(  # an expiry in the past cannot be asked for
-            "UPDATE api_tokens SET expires_at = 1 WHERE id = ?", (ids["expired"],))
-        store._conn.commit()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # no past expiry can be asked for
+        db.execute("UPDATE api_tokens SET expires_at = 1 WHERE id = ?", (ids["expired"],))
     return Accounts(path, tokens, ids)
 
 

@@ -1,16 +1,20 @@
-"""Real Git origins for source tests: a bare repository plus a work clone that pushes to it."""
+"""Real Git origins for source tests: a bare repository plus a work clone that pushes to it.
+
+`source` comes once per object database (``objects="pygit2"`` and ``"git"``),
+so every test that reads through it holds both to the same answers.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from gitward.sources import GitSource
+from gitward.sources import GitSource, ObjectsKind
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -74,6 +78,15 @@ def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
 
 
+@pytest.fixture(params=["pygit2", "git"])
+def objects(request: pytest.FixtureRequest) -> ObjectsKind:
+    """Each object database in turn."""
+    kind: ObjectsKind = request.param
+    return kind
+
+
 @pytest.fixture
-def source(origin: Origin, state_dir: Path) -> GitSource:
-    return GitSource(str(origin.bare), state_dir)
+def source(origin: Origin, state_dir: Path, objects: ObjectsKind) -> Iterator[GitSource]:
+    source = GitSource(str(origin.bare), state_dir, objects=objects)
+    yield source
+    source.close()

@@ -13,6 +13,7 @@ from gitward.core.errors import SourceError
 from gitward.sources import (
     FetchError,
     GitSource,
+    ObjectsKind,
     RefNotFoundError,
     UnsupportedUrlError,
     open_source,
@@ -49,11 +50,12 @@ def test_incremental_fetch_sees_the_new_commit(origin: Origin, source: GitSource
     assert snapshot.read("a.yaml") == b"two\n"
 
 
-def test_default_branch_is_the_origins_head(tmp_path: Path, state_dir: Path) -> None:
+def test_default_branch_is_the_origins_head(tmp_path: Path, state_dir: Path,
+                                            objects: ObjectsKind) -> None:
     origin = Origin(tmp_path / "remote", branch="trunk")
     trunk = origin.commit({"a": "trunk\n"})
     origin.commit({"a": "other\n"}, branch="main")
-    source = GitSource(str(origin.bare), state_dir)
+    source = GitSource(str(origin.bare), state_dir, objects=objects)
 
     assert source.fetch().revision == trunk
 
@@ -158,9 +160,12 @@ def test_relative_local_path_is_made_absolute(origin: Origin, state_dir: Path,
     assert source.fetch().revision == sha
 
 
-def test_file_url_is_accepted(origin: Origin, state_dir: Path) -> None:
+def test_file_url_is_accepted(origin: Origin, state_dir: Path, objects: ObjectsKind) -> None:
     sha = origin.commit({"a": "1\n"})
-    assert open_source(origin.bare.as_uri(), state_dir).fetch().revision == sha
+    source = open_source(origin.bare.as_uri(), state_dir, objects=objects)
+    assert source.fetch().read("a") == b"1\n"
+    assert source.resolve() == sha
+    source.close()
 
 
 def test_a_hanging_origin_times_out_instead_of_blocking(state_dir: Path,
@@ -174,11 +179,14 @@ def test_a_hanging_origin_times_out_instead_of_blocking(state_dir: Path,
     assert time.monotonic() - started < 5
 
 
-def test_concurrent_fetches_of_one_mirror_all_succeed(origin: Origin, state_dir: Path) -> None:
+def test_concurrent_fetches_of_one_mirror_all_succeed(origin: Origin, state_dir: Path,
+                                                      objects: ObjectsKind) -> None:
     sha = origin.commit({"a": "1\n"})
-    sources = [GitSource(str(origin.bare), state_dir) for _ in range(6)]
+    sources = [GitSource(str(origin.bare), state_dir, objects=objects) for _ in range(6)]
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         revisions = list(pool.map(lambda source: source.fetch().revision, sources))
 
     assert revisions == [sha] * 6
+    for source in sources:
+        source.close()

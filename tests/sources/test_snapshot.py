@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from gitward.core.errors import PathEscapeError
-from gitward.sources import GitSnapshot, GitSource
+from gitward.sources import GitSnapshot, GitSource, MirrorReadError, ObjectsKind
 
 from .conftest import Link, Origin, git
 
@@ -131,3 +135,47 @@ def test_changed_paths_lists_added_modified_deleted_and_renamed(origin: Origin,
         "apps/db/x.yaml", "apps/db/y.yaml",
     }
     assert source.changed_paths(new, new) == set()
+
+
+def _craft_tree(repository: Path, bad_name: bytes) -> None:
+    """Make main a commit whose ``apps`` tree holds an entry named `bad_name` (git itself
+    never writes one; ``hash-object --literally`` does)."""
+    def write(kind: str, content: bytes) -> bytes:
+        done = subprocess.run(["git", "-C", str(repository), "hash-object", "-w", "-t", kind,
+                               "--literally", "--stdin"], input=content, check=True,
+                              capture_output=True)
+        return bytes.fromhex(done.stdout.decode().strip())
+
+    blob = write("blob", b"x\n")
+    apps = write("tree", b"100644 " + bad_name + b"\0" + blob + b"100644 ok.yaml\0" + blob)
+    root = write("tree", b"40000 apps\0" + apps)
+    commit = git(repository, "commit-tree", root.hex(), "-m", "crafted")
+    git(repository, "update-ref", "refs/heads/main", commit)
+
+
+@pytest.mark.parametrize("bad_name", [b".", b"..", b"a/b"])
+def test_crafted_tree_entry_names_are_refused(origin: Origin, source: GitSource,
+                                              bad_name: bytes) -> None:
+    _craft_tree(origin.bare, bad_name)
+    snapshot = source.fetch()
+
+    with pytest.raises(PathEscapeError, match=rf"tree apps at .* has an entry named "
+                                              rf"{re.escape(repr(bad_name.decode()))}; the "
+                                              "repository is corrupt or crafted"):
+        list(snapshot.walk(""))
+    assert snapshot.read("apps/ok.yaml") == b"x\n"  # a lookup never asks for such a name
+
+
+def test_an_empty_tree_entry_name_is_refused(origin: Origin, source: GitSource,
+                                             objects: ObjectsKind) -> None:
+    origin.commit(APPS)
+    source.fetch()
+    # git's own fetch refuses to send such a tree: only a tampered mirror has one.
+    _craft_tree(source.mirror_path, b"")
+    snapshot = source.snapshot("main")
+
+    # libgit2 refuses to parse the tree at all; the cat-file parser reads it and
+    # the walk refuses the name, as for any other crafted name.
+    refusal = MirrorReadError if objects == "pygit2" else PathEscapeError
+    with pytest.raises(refusal, match="corrupt or crafted"):
+        list(snapshot.walk("apps"))

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
+import textwrap
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 import gitward.stores as stores_package
 from gitward.core.errors import StoreError
 from gitward.core.model import Health, Outcome
+from gitward.core.seams import AppState
 from gitward.stores import open_store
 from gitward.stores.schema import HEAD_REVISION, metadata
 
 from .builders import applied, create, plan_of, resource
 from .conftest import POSTGRES_URL
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 @pytest.fixture
@@ -53,6 +60,80 @@ def test_only_a_store_that_needs_migrating_loads_alembic(sqlite_url: str) -> Non
     assert not _imports_alembic_when_opening(sqlite_url)   # at head: no Alembic
 
 
+def test_everyday_use_of_a_sqlite_store_loads_neither_sqlalchemy_nor_alembic(
+        sqlite_url: str) -> None:
+    # Importing SQLAlchemy alone takes longer than a whole no-op sync may.
+    open_store(sqlite_url).close()  # created and migrated: at the head revision
+    code = textwrap.dedent(f"""
+        import json, sys
+        from gitward.core.model import Health
+        from gitward.stores import open_store
+        from tests.stores.builders import applied, create, plan_of, resource
+
+        motd = resource("motd")
+        with open_store({sqlite_url!r}) as store:
+            store.interrupt_running("web")
+            run = store.begin("web", "c0ffee", plan_of(create(motd)))
+            store.result(run, applied(create(motd)))
+            store.finish(run, "succeeded", Health.healthy)
+            store.note_synced("web", "c0ffee", "tree1")
+            store.event("web", "synced", "succeeded at c0ffee", data={{"run": run}})
+            seen = {{"inventory": [k.name for k in store.inventory("web")],
+                     "history": [r.outcome.value for r in store.history("web")],
+                     "tree": store.app_state("web").tree_id,
+                     "events": [e["data"] for e in store.events("web")],
+                     "loaded": [m for m in ("sqlalchemy", "alembic") if m in sys.modules]}}
+        print(json.dumps(seen))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"inventory": ["motd"], "history": ["succeeded"],
+                                       "tree": "tree1", "events": [{"run": 1}], "loaded": []}
+
+
+def _alembic_config() -> Config:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(stores_package.__file__).with_name(
+        "migrations")))
+    return config
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql",
+                                                            marks=pytest.mark.postgres)])
+def test_a_store_of_an_older_gitward_is_upgraded_and_keeps_its_data(
+        backend: str, sqlite_url: str, request: pytest.FixtureRequest) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+
+    from gitward.stores.sql import engine_url
+
+    url = sqlite_url if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = sa.create_engine(engine_url(url), poolclass=sa.NullPool)
+    try:
+        with engine.begin() as conn:  # what gitward wrote before users and suspensions
+            config = _alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0001")
+            conn.exec_driver_sql("INSERT INTO app_state (app, pinned) VALUES ('web', 'c0ffee')")
+    finally:
+        engine.dispose()
+
+    with open_store(url) as store:  # type: ignore[attr-defined]
+        assert store.app_state("web") == AppState("web", pinned="c0ffee", suspended=False)
+        store.add_user("ada", "scrypt$hash", "viewer")
+        assert [u["name"] for u in store.users()] == ["ada"]
+    engine = sa.create_engine(engine_url(url), poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            assert version == HEAD_REVISION
+    finally:
+        engine.dispose()
+
+
 def test_sqlite_runs_in_wal_mode(sqlite_url: str, tmp_path: Path) -> None:
     open_store(sqlite_url).close()
     with sqlite3.connect(tmp_path / "gitward.db") as conn:
@@ -80,6 +161,30 @@ def test_two_processes_share_one_sqlite_store(sqlite_url: str) -> None:
         cli.close()
 
 
+def test_a_read_only_store_is_read_and_a_write_names_the_store_and_the_cause(
+        tmp_path: Path) -> None:
+    path = tmp_path / "gitward.db"
+    with open_store(f"sqlite:///{path}") as store:  # type: ignore[attr-defined]
+        store.pin("web", "c0ffee")
+    read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
+    with open_store(read_only) as store:  # type: ignore[attr-defined]
+        assert store.app_state("web").pinned == "c0ffee"
+        with pytest.raises(StoreError, match=r"^store sqlite:///file:.*readonly database"):
+            store.pin("web", None)
+        assert store.app_state("web").pinned == "c0ffee"
+
+
+def test_sqlite_options_need_uri_true(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"gitward.db\?mode=ro: SQLite options need uri=true"):
+        open_store(f"sqlite:///{tmp_path / 'gitward.db'}?mode=ro")
+
+
+def test_an_in_memory_sqlite_store_is_migrated_and_used() -> None:
+    with open_store("sqlite://") as store:  # type: ignore[attr-defined]
+        store.pin("web", "c0ffee")
+        assert [a.pinned for a in store.apps()] == ["c0ffee"]
+
+
 def test_a_store_from_a_newer_gitward_is_refused(sqlite_url: str, tmp_path: Path) -> None:
     open_store(sqlite_url).close()
     with sqlite3.connect(tmp_path / "gitward.db") as conn:
@@ -105,7 +210,6 @@ def test_the_migrations_build_exactly_the_schema_the_code_queries(
         backend: str, sqlite_url: str, request: pytest.FixtureRequest) -> None:
     import sqlalchemy as sa
     from alembic.autogenerate import compare_metadata
-    from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
@@ -121,10 +225,7 @@ def test_the_migrations_build_exactly_the_schema_the_code_queries(
             assert compare_metadata(context, metadata) == []
     finally:
         engine.dispose()
-    config = Config()
-    config.set_main_option("script_location", str(Path(stores_package.__file__).with_name(
-        "migrations")))
-    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+    assert ScriptDirectory.from_config(_alembic_config()).get_current_head() == HEAD_REVISION
 
 
 @pytest.mark.postgres

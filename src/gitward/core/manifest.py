@@ -26,7 +26,7 @@ __all__ = ["API_VERSION", "NAME_PATTERN", "Document", "Manifest", "Metadata"]
 
 
 class Metadata(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = Field(pattern=NAME_PATTERN, description="Unique per kind within a target.")
     labels: dict[str, str] = Field(default_factory=dict)
@@ -34,7 +34,7 @@ class Metadata(BaseModel):
 
 
 class Manifest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     apiVersion: str = Field(pattern=r"^gitward/v1$")
     kind: str

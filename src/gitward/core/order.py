@@ -1,4 +1,5 @@
-"""Apply order: wave first, then dependencies, then kind, then name.
+"""Apply order: wave first, then dependencies, then kind, then name (and the
+order of apps, `order_apps`: dependencies first, then name).
 
 A resource may depend only on resources of its own or an earlier wave; a
 dependency on a later wave or a cycle is an error that names the resources.
@@ -13,13 +14,14 @@ mix waves.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from graphlib import TopologicalSorter
 from typing import TypeVar
 
 from gitward.core.errors import DependencyCycleError, UnknownDependencyError, WaveOrderError
 from gitward.core.model import Key, Resource
 
-__all__ = ["batches", "order_resources"]
+__all__ = ["batches", "order_apps", "order_resources"]
 
 T = TypeVar("T")
 
@@ -109,3 +111,22 @@ def batches(items: Sequence[T], key_of: Callable[[T], Key], wave_of: Callable[[T
             groups.append([])
         groups[level].append(item)
     return groups
+
+
+def order_apps(depends_on: Mapping[str, Sequence[str]], names: Iterable[str]) -> list[str]:
+    """`names` plus nothing else, each after those of its dependencies among
+    them, ties by name.
+
+    >>> order_apps({"web": ["db"], "db": [], "cache": []}, ["web", "db"])
+    ['db', 'web']
+    """
+    chosen = set(names)
+    graph = {n: [d for d in depends_on.get(n, ()) if d in chosen] for n in sorted(chosen)}
+    sorter = TopologicalSorter(graph)
+    sorter.prepare()
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        order.extend(ready)
+        sorter.done(*ready)
+    return order

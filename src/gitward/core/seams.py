@@ -33,8 +33,10 @@ __all__ = ["AppState", "AuthStore", "Backupable", "Described", "Provider", "Prov
 class Snapshot(Protocol):
     """Read-only view of the repository at one revision."""
 
-    revision: str
-    subject: str
+    @property
+    def revision(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
 
     def read(self, path: str) -> bytes: ...          # FileNotFoundError if absent
     def exists(self, path: str) -> bool: ...

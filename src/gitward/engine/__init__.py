@@ -17,7 +17,24 @@ Rendering and fetch errors stop before step 5, so they never prune. Apps are
 synced in `depends_on` order; an app whose dependency failed is held.
 """
 
-from gitward.engine.sync import AppReport, plan_app, sync_app, sync_apps
-from gitward.engine.workspace import Workspace, default_state_dir
+from typing import Any
 
 __all__ = ["AppReport", "Workspace", "default_state_dir", "plan_app", "sync_app", "sync_apps"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: a one-shot command that finds nothing to do should
+    # not pay for the planner, renderers and pydantic models it never runs.
+    if name == "AppReport":
+        from gitward.engine.report import AppReport
+
+        return AppReport
+    if name in ("plan_app", "sync_app", "sync_apps"):
+        from gitward.engine import sync
+
+        return getattr(sync, name)
+    if name in ("Workspace", "default_state_dir"):
+        from gitward.engine import workspace
+
+        return getattr(workspace, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

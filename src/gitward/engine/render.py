@@ -12,23 +12,23 @@ file it read and one cache read.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import pickle
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitward.core.errors import ManifestError
 from gitward.core.model import Resource
 from gitward.core.plan import check_unique
 from gitward.core.seams import Snapshot
-from gitward.core.system import AppSpec, SystemSpec
+from gitward.engine.cache import load_entry, save_entry
 from gitward.engine.render_files import render_plain_files
+
+if TYPE_CHECKING:
+    from gitward.core.system import AppSpec, SystemSpec
 
 __all__ = ["cross_app_conflicts", "input_paths", "render_app", "render_apps"]
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 class _ReadLog:
@@ -61,9 +61,9 @@ class _ReadLog:
 
 
 def _fingerprint(app: AppSpec, system: SystemSpec) -> str:
-    body = {"format": CACHE_FORMAT, "app": app.model_dump(mode="json"),
-            "targets": sorted(system.targets)}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    # The repr lists every field, nested specs included, and needs no serializer.
+    body = f"{CACHE_FORMAT}\n{app!r}\n{sorted(system.targets)}"
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _ids(snapshot: Snapshot, paths: Iterable[str]) -> dict[str, str | None]:
@@ -74,40 +74,12 @@ def _cache_file(state_dir: Path, app: str) -> Path:
     return state_dir / "cache" / "render" / f"{app}.pickle"
 
 
-# A long-running process (the agent) keeps the entries it read or wrote, keyed
-# by file and its mtime, instead of unpickling ten thousand resources per pass.
-_MEMO: dict[Path, tuple[int, dict[str, Any]]] = {}
-
-
-def _load_entry(path: Path) -> dict[str, Any]:
-    try:
-        stamp = path.stat().st_mtime_ns
-        memo = _MEMO.get(path)
-        if memo is not None and memo[0] == stamp:
-            return memo[1]
-        with open(path, "rb") as handle:
-            entry: dict[str, Any] = pickle.load(handle)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
-        return {}
-    _MEMO[path] = (stamp, entry)
-    return entry
-
-
 def _read_entry(path: Path | None, fingerprint: str) -> dict[str, Any]:
     """The cache entry of an app, or {} when absent, unreadable or for another spec."""
     if path is None:
         return {}
-    entry = _load_entry(path)
+    entry = load_entry(path)
     return entry if entry.get("fingerprint") == fingerprint else {}
-
-
-def _save_entry(path: Path, entry: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        pickle.dump(entry, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
-    _MEMO[path] = (path.stat().st_mtime_ns, entry)
 
 
 def render_app(snapshot: Snapshot, app: AppSpec, system: SystemSpec,
@@ -120,23 +92,23 @@ def render_app(snapshot: Snapshot, app: AppSpec, system: SystemSpec,
         resources, units, changed = render_plain_files(snapshot, app, entry.get("units", {}))
         _check_targets(resources, app, system)
         if cache is not None and changed:
-            _save_entry(cache, {"fingerprint": fingerprint, "units": units})
+            save_entry(cache, {"fingerprint": fingerprint, "units": units})
         return resources
     if "ids" in entry and _ids(snapshot, entry["ids"]) == entry["ids"]:
         cached: list[Resource] = entry["resources"]
         return cached
-    from gitward.providers import kind_registry
+    from gitward.providers import Kinds
     from gitward.renderers import renderer_for
     from gitward.renderers.build import to_resources
 
     log = _ReadLog(snapshot)
     documents = renderer_for(app.renderer).render(log, app)
-    resources = to_resources(documents, app, kind_registry())
+    resources = to_resources(documents, app, Kinds())
     _check_targets(resources, app, system)
     if cache is not None:
         # Every path read counts on its own as well as through its directory: a
         # symlink inside the app keeps the directory's id when its target changes.
-        _save_entry(cache, {"fingerprint": fingerprint, "resources": resources,
+        save_entry(cache, {"fingerprint": fingerprint, "resources": resources,
                             "ids": _ids(snapshot, {*app.watched_paths, *log.paths})})
     return resources
 
@@ -161,7 +133,7 @@ def render_apps(snapshot: Snapshot, system: SystemSpec, names: Iterable[str],
 
 def input_paths(state_dir: Path, app: str) -> set[str]:
     """Every repository path the app's last cached render read (empty if none)."""
-    entry = _load_entry(_cache_file(state_dir, app))
+    entry = load_entry(_cache_file(state_dir, app))
     found: set[str] = set(entry.get("ids", {}))
     for unit_path, unit in entry.get("units", {}).items():
         found.add(unit_path)

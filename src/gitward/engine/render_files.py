@@ -12,12 +12,15 @@ the combined result by the planner as always.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gitward.core.document import Document
 from gitward.core.errors import ManifestError
 from gitward.core.model import Resource
 from gitward.core.seams import Snapshot
-from gitward.core.system import AppSpec
+
+if TYPE_CHECKING:
+    from gitward.core.system import AppSpec
 
 __all__ = ["FileUnit", "render_plain_files"]
 
@@ -74,7 +77,7 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
             raise unit.error
         if not unit.still_valid(snapshot):
             changed = True
-            from gitward.providers import kind_registry
+            from gitward.providers import Kinds
             from gitward.renderers.build import to_resources
             from gitward.renderers.content import resolve_all
             from gitward.renderers.yaml_load import load_documents
@@ -82,7 +85,7 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
             if unit.documents is None:
                 unit.documents = load_documents(snapshot.read(path), path)
             resolved = resolve_all(unit.documents, snapshot, app)
-            unit.resources = to_resources(resolved, app, kind_registry())
+            unit.resources = to_resources(resolved, app, Kinds())
             unit.read_ids = {**values, **{src: snapshot.tree_id(src) for src in unit.sources}}
         unit.documents = None
         assert unit.resources is not None

@@ -7,9 +7,11 @@ dependency did not end synced and healthy at this revision.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
-from graphlib import TopologicalSorter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gitward.core.errors import GitwardError
 from gitward.core.model import (
@@ -22,52 +24,20 @@ from gitward.core.model import (
     Result,
     worst_health,
 )
+from gitward.core.order import order_apps
 from gitward.core.plan import plan_changes
 from gitward.core.seams import Provider, Snapshot, Store
-from gitward.core.system import AppSpec
 from gitward.engine.apply import STOPPING, adopt_backup, apply_plan
 from gitward.engine.render import render_app, render_apps
+from gitward.engine.report import AppReport
 from gitward.engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from gitward.core.system import AppSpec
 
 __all__ = ["AppReport", "plan_app", "sync_app", "sync_apps"]
 
 Progress = Callable[[str, int, int], None]  # app, done, total
-
-
-@dataclass
-class AppReport:
-    """What one plan or sync of one app found and did."""
-
-    app: str
-    revision: str
-    subject: str
-    plan: Plan
-    health: Health
-    results: list[Result] = field(default_factory=list)
-    outcome: Outcome | None = None          # None for a dry run
-    run_id: int | None = None
-    error: str | None = None
-    held: str | None = None
-    pinned: str | None = None
-    healths: dict[Key, Health] = field(default_factory=dict)
-    probe: str | None = None                # what the app's probe said, if it has one
-
-    def tally(self) -> dict[str, int]:
-        """Counts a person reads: created, updated, deleted, unchanged, failed, skipped."""
-        out = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0, "failed": 0,
-               "skipped": 0}
-        names = {Action.create: "created", Action.update: "updated", Action.replace: "updated",
-                 Action.delete: "deleted"}
-        out["unchanged"] = sum(1 for c in self.plan.changes
-                               if c.action is Action.noop and c.desired is not None)
-        for result in self.results:
-            if result.skipped:
-                out["skipped"] += 1
-            elif not result.ok:
-                out["failed"] += 1
-            else:
-                out[names[result.change.action]] += 1
-        return out
 
 
 @dataclass
@@ -83,11 +53,7 @@ class _Prepared:
 
 def _provider_of(ws: Workspace) -> Callable[[Key], Provider]:
     def provider_of(key: Key) -> Provider:
-        kinds = ws.providers(key.target)
-        if key.kind not in kinds:
-            raise GitwardError(f"{key}: no provider for kind {key.kind}; known kinds: "
-                               f"{', '.join(sorted(kinds))}")
-        return kinds[key.kind]
+        return ws.provider(key.target, key.kind)
     return provider_of
 
 
@@ -184,6 +150,7 @@ def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool
     with ws.lock(name, wait=wait):
         # A run still `running` now belongs to a process that died holding the lock.
         store.interrupt_running(name)
+        started_ns = time.time_ns()
         prep = _prepare(ws, name, desired, only)
         run = store.begin(name, prep.snapshot.revision, prep.plan, trigger=trigger,
                           subject=prep.snapshot.subject)
@@ -226,6 +193,8 @@ def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool
         _pruned_event(store, name, results, prep.snapshot.revision)
         tree_id = prep.snapshot.tree_id(prep.app.path)
         store.note_synced(name, prep.snapshot.revision, tree_id)
+        if ws.seal and only is None:
+            _seal(ws, name, prep, after, run, outcome, health, tree_id, started_ns)
     report = AppReport(name, prep.snapshot.revision, prep.snapshot.subject, prep.plan, health,
                        results, outcome, run, first_error, pinned=prep.pinned,
                        healths=healths, probe=said)
@@ -235,6 +204,21 @@ def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool
                 + ", ".join(f"{v} {k}" for k, v in counts.items() if v),
                 revision=prep.snapshot.revision, data={"run": run, "trigger": trigger})
     return report
+
+
+def _seal(ws: Workspace, name: str, prep: _Prepared, after: Mapping[Key, Resource], run: int,
+          outcome: Outcome, health: Health, tree_id: str | None, started_ns: int) -> None:
+    """Seal the app for the next one-shot sync if it is converged and sealable."""
+    from gitward.engine import seal
+
+    if (outcome is Outcome.succeeded and health is Health.healthy and prep.app.probe is None
+            and prep.pinned is None and seal.sealable(prep.desired, after)
+            and set(ws.store.inventory(name)) == {r.key for r in prep.desired}):
+        root = os.path.expanduser(ws.target(prep.app.target).root)
+        seal.remember_app(ws, name, prep.snapshot.revision, run, root, tree_id, started_ns,
+                          prep.desired, after)
+    else:
+        seal.forget_app(ws, name)
 
 
 def _planned_event(store: Store, name: str, plan: Plan, trigger: str) -> None:
@@ -287,17 +271,8 @@ def _outcome(results: list[Result]) -> Outcome:
 
 def app_order(ws: Workspace, names: Iterable[str]) -> list[str]:
     """`names` plus nothing else, dependencies first, ties by name."""
-    chosen = set(names)
     apps = ws.system().apps
-    graph = {n: [d for d in apps[n].depends_on if d in chosen] for n in sorted(chosen)}
-    sorter = TopologicalSorter(graph)
-    sorter.prepare()
-    order: list[str] = []
-    while sorter.is_active():
-        ready = sorted(sorter.get_ready())
-        order.extend(ready)
-        sorter.done(*ready)
-    return order
+    return order_apps({name: app.depends_on for name, app in apps.items()}, names)
 
 
 def sync_apps(ws: Workspace, names: Iterable[str], *, trigger: str = "manual",
@@ -312,6 +287,11 @@ def sync_apps(ws: Workspace, names: Iterable[str], *, trigger: str = "manual",
     order = app_order(ws, names)
     system = ws.system()
     head = ws.snapshot()
+    if ws.seal and not dry_run:
+        from gitward.engine.seal import remember_system
+
+        remember_system(ws, head.revision,
+                        {name: app.depends_on for name, app in system.apps.items()})
     unpinned = [n for n in system.apps if not ws.store.app_state(n).pinned]
     rendered = render_apps(head, system, unpinned, ws.state_dir)
     reports: dict[str, AppReport] = {}

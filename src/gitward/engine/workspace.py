@@ -16,13 +16,18 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitward.core.errors import GitwardError
 from gitward.core.seams import Provider, Snapshot, Store
-from gitward.core.system import AppSpec, SystemSpec, TargetSpec
+
+if TYPE_CHECKING:
+    from gitward.core.system import AppSpec, SystemSpec, TargetSpec
+    from gitward.sources.objects import ObjectsKind
 
 __all__ = ["AppBusyError", "Workspace", "default_state_dir"]
+
+SYSTEM_CACHE_FORMAT = 1
 
 
 class AppBusyError(GitwardError):
@@ -45,19 +50,24 @@ class Workspace:
     ref: str | None = None
     state_dir: Path = field(default_factory=default_state_dir)
     root_overrides: Mapping[str, str] = field(default_factory=dict)
+    seal: bool = False      # seal converged apps for the next one-shot sync (CLI)
+    # How Git objects are read: "git" (one `git cat-file` process, cheapest for a
+    # one-shot command) or "pygit2" (libgit2, cheapest once loaded: the agent).
+    objects: ObjectsKind = "pygit2"
     _source: Any = None
     _snapshot: Snapshot | None = None
     _system: SystemSpec | None = None
     _pinned: dict[str, Snapshot] = field(default_factory=dict)
     _providers: dict[str, dict[str, Provider]] = field(default_factory=dict)
     _connections: dict[str, Any] = field(default_factory=dict)
+    _made: dict[tuple[str, int], Provider] = field(default_factory=dict)  # per class, target
 
     @property
     def source(self) -> Any:
         if self._source is None:
             from gitward.sources.git import GitSource
 
-            self._source = GitSource(self.repo, self.state_dir)
+            self._source = GitSource(self.repo, self.state_dir, objects=self.objects)
         return self._source
 
     def snapshot(self) -> Snapshot:
@@ -67,11 +77,26 @@ class Workspace:
         return self._snapshot
 
     def system(self) -> SystemSpec:
+        """The system map at the head snapshot, validated once per change of its files."""
         if self._system is None:
-            from gitward.config import load_system
-
-            self._system = load_system(self.snapshot(), root_overrides=self.root_overrides)
+            self._system = self._cached_system(self.snapshot())
         return self._system
+
+    def _cached_system(self, snapshot: Snapshot) -> SystemSpec:
+        from gitward.config import load_system, system_files
+        from gitward.engine.cache import load_entry, save_entry
+
+        # Each file's own id: a symlink inside gitward.d keeps the directory's id.
+        key = (SYSTEM_CACHE_FORMAT, [(f, snapshot.tree_id(f)) for f in system_files(snapshot)],
+               sorted(self.root_overrides.items()))
+        path = self.state_dir / "cache" / "system.pickle"
+        entry = load_entry(path)
+        if entry.get("key") == key:
+            cached: SystemSpec = entry["system"]
+            return cached
+        system = load_system(snapshot, root_overrides=self.root_overrides)
+        save_entry(path, {"key": key, "system": system})
+        return system
 
     def app(self, name: str) -> AppSpec:
         apps = self.system().apps
@@ -101,23 +126,32 @@ class Workspace:
     def target(self, name: str) -> TargetSpec:
         return self.system().targets[name]
 
-    def providers(self, target: str) -> dict[str, Provider]:
-        """Provider instances for every kind, bound to one target's connection."""
-        if target not in self._providers:
-            from gitward.providers import kind_registry
+    def provider(self, target: str, kind: str) -> Provider:
+        """The provider instance serving `kind` on one target (one per class and target)."""
+        kinds = self._providers.setdefault(target, {})
+        if kind not in kinds:
+            from gitward.providers import provider_for_kind
+
+            factory = provider_for_kind(kind)
+            if factory is None:
+                from gitward.providers import kind_registry
+
+                raise GitwardError(f"no provider for kind {kind} (target {target}); known "
+                                   f"kinds: {', '.join(sorted(kind_registry()))}")
+            made = self._made.get((target, id(factory)))
+            if made is None:
+                made = self._made[(target, id(factory))] = factory(self.connection(target))
+            kinds[kind] = made
+        return kinds[kind]
+
+    def connection(self, target: str) -> Any:
+        """The connection to one target (today: this machine, under the target's root)."""
+        if target not in self._connections:
             from gitward.providers.connection import LocalConnection
 
             spec = self.target(target)
-            connection = LocalConnection(os.path.expanduser(spec.root))
-            self._connections[target] = connection
-            made: dict[int, Provider] = {}
-            kinds: dict[str, Provider] = {}
-            for kind, factory in kind_registry().items():
-                if id(factory) not in made:
-                    made[id(factory)] = factory(connection)
-                kinds[kind] = made[id(factory)]
-            self._providers[target] = kinds
-        return self._providers[target]
+            self._connections[target] = LocalConnection(os.path.expanduser(spec.root))
+        return self._connections[target]
 
     def flush(self) -> None:
         """Make what was applied durable: fsync the directories that changed."""
@@ -156,4 +190,14 @@ class Workspace:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def close(self) -> None:
+        """Save what the snapshots learnt of their commits (so the next command at the
+        same commit reads no Git objects), then close the store."""
+        remember = getattr(self._source, "remember", None)
+        if remember is not None:
+            for snap in (self._snapshot, *self._pinned.values()):
+                if snap is not None:
+                    remember(snap)
+        close = getattr(self._source, "close", None)
+        if close is not None:
+            close()
         self.store.close()

@@ -72,7 +72,7 @@ TargetPath = Annotated[str, AfterValidator(_absolute)]
 class CommandSpec(BaseModel):
     """A command to run on the target, with guards that say when not to."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     command: CommandLine = Field(description="Shell text (run with /bin/sh -c) or an argv list.")
     creates: TargetPath | None = Field(None, description="Converged once this path exists.")

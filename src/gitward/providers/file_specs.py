@@ -66,7 +66,7 @@ OwnerRef = Annotated[int | str | None, BeforeValidator(_owner)]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     path: TargetPath
     owner: OwnerRef = Field(None, description="User name or numeric uid; unset leaves it alone.")

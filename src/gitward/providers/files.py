@@ -47,6 +47,7 @@ from gitward.core.model import Action, Change, DiffItem, Health, Key, Resource
 from gitward.core.seams import Described
 from gitward.providers.connection import Connection, FileStat
 from gitward.providers.errors import ProviderError, TargetIOError
+from gitward.providers.file_facts import same_facts, stat_facts
 from gitward.providers.file_specs import DirectorySpec, FileSpec, SymlinkSpec
 
 __all__ = ["DirectorySpec", "FileSpec", "FilesProvider", "SymlinkSpec"]
@@ -119,17 +120,11 @@ class FilesProvider:
         return Resource(res.key, spec, claim=res.claim, sensitive=res.sensitive)
 
     def _stat_facts(self, res: Resource, st: FileStat) -> dict[str, Any]:
-        spec: dict[str, Any] = {"path": res.spec["path"], "type": st.kind}
-        if st.kind != "symlink":  # a symlink's own mode means nothing on Linux
-            spec["mode"] = f"{st.mode:04o}"
-        spec["uid"], spec["gid"] = st.uid, st.gid
+        spec = stat_facts(res.spec["path"], st)
         if "owner" in res.spec:
             spec["owner"] = _shown_id(res.spec["owner"], st.uid, self.connection.user_name)
         if "group" in res.spec:
             spec["group"] = _shown_id(res.spec["group"], st.gid, self.connection.group_name)
-        if st.kind == "file":
-            spec.update(size=st.size, mtime_ns=st.mtime_ns, ctime_ns=st.ctime_ns,
-                        inode=st.inode)
         return spec
 
     # -- diff (pure) -----------------------------------------------------------
@@ -304,18 +299,12 @@ def desired_sha(spec: Mapping[str, Any]) -> str:
     return sha if isinstance(sha, str) else hashlib.sha256(file_bytes(spec)).hexdigest()
 
 
-_CACHE_FACTS = ("path", "size", "mtime_ns", "ctime_ns", "inode", "mode", "uid", "gid")
-
-
 def _cached_sha(before: Resource | None, now: Mapping[str, Any]) -> str | None:
     """The recorded sha256 when nothing a write would change has changed since."""
-    if before is None or before.spec.get("type") != "file":
+    if before is None or now.get("type") != "file" or not same_facts(before.spec, now):
         return None
-    old = before.spec
-    if all(old.get(name) == now[name] for name in _CACHE_FACTS):
-        sha = old.get("sha256")
-        return sha if isinstance(sha, str) else None
-    return None
+    sha = before.spec.get("sha256")
+    return sha if isinstance(sha, str) else None
 
 
 def _same_bytes(change: Change) -> bool:

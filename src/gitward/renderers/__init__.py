@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
-from importlib.metadata import entry_points
 
 from gitward.core.errors import GitwardError
 from gitward.core.seams import Renderer
@@ -48,6 +47,8 @@ def renderer_for(name: str) -> Renderer:
 
 @cache
 def _renderer_class(name: str) -> type[Renderer]:
+    from importlib.metadata import entry_points
+
     registered = {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP)}
     if name in registered:
         found: type[Renderer] = registered[name].load()

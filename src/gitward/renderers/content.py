@@ -30,7 +30,6 @@ from gitward.core.document import Document
 from gitward.core.errors import ManifestError, PathEscapeError
 from gitward.core.seams import Snapshot
 from gitward.core.system import AppSpec
-from gitward.renderers.values import render_template, short_revision, template_context
 from gitward.renderers.yaml_load import field_line
 
 __all__ = ["CONTENT_FIELDS", "resolve_all", "resolve_sources", "source_files", "source_path"]
@@ -76,7 +75,11 @@ def resolve_all(documents: Iterable[Document], snapshot: Snapshot, app: AppSpec,
     if context is None:
         templated = any(spec.get("template") is True
                         for spec in map(_spec_of, documents) if spec and "source" in spec)
-        context = template_context(snapshot, app) if templated else {}
+        context = {}
+        if templated:  # Jinja2 is loaded only for templated sources
+            from gitward.renderers.values import template_context
+
+            context = template_context(snapshot, app)
     return [resolve_sources(doc, snapshot, app, context) for doc in documents]
 
 
@@ -132,7 +135,7 @@ def _read_source(doc: Document, snapshot: Snapshot, app: AppSpec, path: str) -> 
     except (FileNotFoundError, IsADirectoryError):
         what = "is a directory" if snapshot.is_dir(path) else "does not exist"
         raise _field_error(doc, "source", f"{path} {what} at revision "
-                                          f"{short_revision(snapshot)} (app {app.name}); "
+                                          f"{snapshot.revision[:7]} (app {app.name}); "
                                           "name a file of the repository") from None
 
 
@@ -146,6 +149,8 @@ def _content_fields(data: bytes, path: str, context: Mapping[str, Any] | None
                                       "drop template or convert the file") from None
         return {"content_base64": base64.b64encode(data).decode("ascii")}
     if context is not None:
+        from gitward.renderers.values import render_template
+
         text = render_template(text, path, context)
     return {"content": text}
 

@@ -25,7 +25,7 @@ from pygit2.enums import FileMode
 from gitward.core.errors import SourceError
 from gitward.sources.errors import PushError, PushRejectedError
 from gitward.sources.git import GitSource
-from gitward.sources.snapshot import clean_repo_path
+from gitward.sources.paths import clean_repo_path
 
 # The push errors are re-exported: whoever pushes catches them from here.
 __all__ = ["DEFAULT_AUTHOR_EMAIL", "DEFAULT_AUTHOR_NAME", "PushError", "PushRejectedError",

@@ -13,6 +13,7 @@ from gitward.core.errors import SourceError
 
 __all__ = [
     "FetchError",
+    "MirrorReadError",
     "PushError",
     "PushRejectedError",
     "RefNotFoundError",
@@ -26,6 +27,11 @@ class UnsupportedUrlError(SourceError):
 
 class FetchError(SourceError):
     """The repository cannot be reached, read or authenticated against, or took too long."""
+
+
+class MirrorReadError(SourceError):
+    """The mirror's objects cannot be read: git is missing or died, or an object is absent
+    or of another kind than its tree or ref says (a corrupt or crafted repository)."""
 
 
 class RefNotFoundError(SourceError):

@@ -1,12 +1,15 @@
-"""Talking to the origin: the only place gitward runs the ``git`` command.
+"""Talking to the origin with the ``git`` command.
 
 Network operations (fetch, ls-remote, push) go through the real git CLI, so
 they honour what the operator already set up: ssh config and keys,
-known_hosts, credential helpers, proxies, ``insteadOf`` rewrites. Everything
-that reads objects uses pygit2 instead (see `gitward.sources.snapshot`).
+known_hosts, credential helpers, proxies, ``insteadOf`` rewrites. Reading
+objects is local and goes through an object database instead
+(`gitward.sources.objects`: pygit2, or one ``git cat-file`` process).
 
 Every call is made safe for an unattended agent:
 
+- the mirror's own repository only, whatever the caller's ``GIT_DIR`` says
+  (`gitward.sources.git_env`);
 - no prompts: ``GIT_TERMINAL_PROMPT=0``, no controlling terminal (ssh cannot
   ask for a passphrase), stdin closed;
 - a timeout that kills git and its helpers (ssh, git-remote-https) together;
@@ -26,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitward.sources.errors import FetchError, PushError, PushRejectedError
-from gitward.sources.urls import ALLOWED_SCHEMES, RepoUrl
+from gitward.sources.git_env import git_env
+from gitward.sources.urls import RepoUrl
 
 __all__ = ["DEFAULT_TIMEOUT", "ORIGIN_HEAD_REF", "Remote"]
 
@@ -39,12 +43,6 @@ ORIGIN_HEAD_REF = "refs/gitward/origin-head"
 _MIRROR_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 _ORIGIN_HEAD_REFSPEC = f"+HEAD:{ORIGIN_HEAD_REF}"
 _DANGLING_HEAD = "couldn't find remote ref HEAD"
-
-# Variables that would point git at another repository than the mirror
-# (set, for instance, when gitward runs from inside a Git hook).
-_REPOSITORY_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-                   "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_NAMESPACE",
-                   "GIT_PREFIX")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +121,7 @@ class Remote:
             # A new session: no controlling terminal for ssh to prompt on, and
             # one process group to kill on timeout (git's helpers included).
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, env=_git_env(), text=True,
+                                       stderr=subprocess.PIPE, env=git_env(), text=True,
                                        errors="replace", start_new_session=True)
         except FileNotFoundError:
             raise FetchError("the git command is not installed or not on PATH; install git "
@@ -155,15 +153,3 @@ def _porcelain_status(stdout: str) -> str:
         if flag == "!":
             return rest.partition("\t")[2].strip()
     return ""
-
-
-def _git_env() -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if name not in _REPOSITORY_ENV}
-    env.update(
-        GIT_TERMINAL_PROMPT="0",
-        GCM_INTERACTIVE="never",  # Git Credential Manager: fail instead of opening a dialog
-        SSH_ASKPASS_REQUIRE="never",
-        GIT_ALLOW_PROTOCOL=":".join(ALLOWED_SCHEMES),
-        LC_ALL="C",  # messages are parsed; keep them in one language
-    )
-    return env

@@ -22,9 +22,12 @@ Stores are chosen by URL:
 >>> store.apps()
 []
 
-Both real stores are `gitward.stores.sql.SqlStore` (SQLAlchemy Core; schema
-migrations by Alembic, imported only when a migration is due). Other schemes
-come from the ``gitward.stores`` entry points, called with the URL.
+Both real stores are `gitward.stores.sql.SqlStore`, one set of SQL
+statements: SQLite through the standard library's sqlite3 module (so a
+command on an up-to-date default store does not import SQLAlchemy),
+PostgreSQL through SQLAlchemy; schema migrations by Alembic, imported only
+when a migration is due. Other schemes come from the ``gitward.stores`` entry
+points, called with the URL.
 """
 
 from __future__ import annotations

@@ -23,21 +23,23 @@
 Times are UTC epoch seconds (``time.time()``). JSON columns hold what
 `gitward.stores.codec` writes; sensitive values never reach them.
 
-These definitions serve queries; the database itself is built by the Alembic
-revisions in ``migrations/versions`` (a test checks the two agree). Changing a
-table here means adding a revision there and bumping `HEAD_REVISION`.
+These definitions are Alembic's picture of the tables: ``alembic revision
+--autogenerate`` compares with them, and a test checks that the revisions in
+``migrations/versions``, which build the database, agree with them. The
+store's own statements are SQL text (`gitward.stores.sql_statements`) and
+never import this module. Changing a table here means adding a revision there
+and bumping `HEAD_REVISION` (kept in `gitward.stores.sql_migrations`,
+re-exported here).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from gitward.stores.sql_migrations import HEAD_REVISION
+
 __all__ = ["HEAD_REVISION", "api_tokens", "app_state", "backups", "events", "inventory",
            "metadata", "results", "runs", "users"]
-
-HEAD_REVISION = "0002"
-"""The newest Alembic revision: a store at this revision needs no migration,
-so opening it does not import Alembic at all."""
 
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

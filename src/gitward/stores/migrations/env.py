@@ -1,6 +1,6 @@
 """Alembic's entry point for gitward's store migrations.
 
-`gitward.stores.sql` runs ``alembic upgrade head`` programmatically on the
+`gitward.stores.sql_migrations` runs ``alembic upgrade head`` programmatically on the
 store's own connection (passed in ``config.attributes["connection"]``), inside
 its transaction, only when the store is not already at the head revision.
 

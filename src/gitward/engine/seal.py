@@ -1,0 +1,204 @@
+"""The seal of a converged app: a one-shot sync that finds nothing new, fast.
+
+After a CLI sync leaves an app converged (succeeded, healthy, no probe, no
+pin, only File and Directory resources, its inventory exactly what it
+declares), `remember_app` seals it: the revision, the run, the desired
+resources and each one's live facts as that run verified them (lstat facts,
+and a file's sha256). The next `gitward sync` first tries `sealed_sync`: if
+the branch still points at that revision, no other run touched the app since
+(its newest run is the sealed one) and every path's lstat still gives the
+sealed facts, the app is in sync. The run is recorded as usual (journal,
+outcome, health, event) and nothing else is loaded: no system map, no
+renderer, no planner, no pydantic models, no libgit2.
+
+Anything else falls back to the full sync, which is always right: a new
+commit, another run, a pin, a path whose facts differ. A file whose ctime is
+not clearly older than the run that sealed it might have been written in the
+same clock tick after that run's lstat (git's "racy" entries); it is read and
+hashed instead of trusted, and its facts are sealed afresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gitward.core.model import Action, Change, Health, Key, Outcome, Plan, Resource
+from gitward.core.order import order_apps
+from gitward.engine.cache import load_entry, save_entry
+from gitward.engine.report import AppReport
+
+if TYPE_CHECKING:
+    from gitward.engine.workspace import Workspace
+
+__all__ = ["AppSeal", "forget_app", "remember_app", "remember_system", "sealable", "sealed_sync"]
+
+SEAL_FORMAT = 3
+SEALABLE_KINDS = frozenset({"File", "Directory"})
+RACY_NS = 50_000_000   # a ctime this close to the sealing run's start is not trusted
+
+
+@dataclass(frozen=True, slots=True)
+class AppSeal:
+    """One converged app as its last run left it: the small part, rewritten by
+    every sealed sync, and the name of the file holding its resources."""
+
+    run: int
+    root: str                        # the host directory of the app's target
+    tree_id: str | None
+    started_ns: int                  # when that run began to look at the target
+    resources: str                   # file name of (desired, live) beside the index
+
+
+def _index_file(ws: Workspace) -> Path:
+    # One per repository, ref, store and roots: another store or root override
+    # must never take this one's word.
+    key = repr((SEAL_FORMAT, ws.repo, ws.ref, getattr(ws.store, "url", None),
+                sorted(ws.root_overrides.items())))
+    return ws.state_dir / "cache" / "seal" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+
+
+def remember_system(ws: Workspace, revision: str, depends_on: Mapping[str, Sequence[str]]
+                    ) -> None:
+    """Note which apps the system map has at `revision` (the seal of `--all`)."""
+    path = _index_file(ws)
+    entry = load_entry(path)
+    apps = entry.get("apps", {}) if entry.get("revision") == revision else {}
+    save_entry(path, {"revision": revision, "depends_on": {k: list(v) for k, v
+                                                           in depends_on.items()},
+                      "apps": {k: v for k, v in apps.items() if k in depends_on}})
+
+
+def remember_app(ws: Workspace, name: str, revision: str, run: int, root: str,
+                 tree_id: str | None, started_ns: int, desired: Sequence[Resource],
+                 live: Mapping[Key, Resource]) -> None:
+    """Seal `name` as run `run` verified it: `live` holds each desired key's facts."""
+    path = _index_file(ws)
+    entry = load_entry(path)
+    if entry.get("revision") != revision:
+        return  # the system map at this revision was not noted: nothing to add to
+    resources = f"{path.name}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+    # The bytes stay out: a sealed sync reports the resources, it never writes them.
+    slim = tuple(replace(r, spec={k: v for k, v in r.spec.items()
+                                  if k not in ("content", "content_base64")}) for r in desired)
+    save_entry(path.with_name(resources), {"resources": (slim, tuple(live[r.key]
+                                                                     for r in desired))})
+    seal = AppSeal(run, root, tree_id, started_ns, resources)
+    save_entry(path, {**entry, "apps": {**entry.get("apps", {}), name: seal}})
+
+
+def forget_app(ws: Workspace, name: str) -> None:
+    path = _index_file(ws)
+    entry = load_entry(path)
+    if name in entry.get("apps", {}):
+        apps = {k: v for k, v in entry["apps"].items() if k != name}
+        save_entry(path, {**entry, "apps": apps})
+
+
+def sealable(desired: Iterable[Resource], live: Mapping[Key, Resource]) -> bool:
+    return all(r.key.kind in SEALABLE_KINDS and r.key in live for r in desired)
+
+
+def sealed_sync(ws: Workspace, names: Sequence[str], all_apps: bool, *, wait: float = 0.0
+                ) -> list[AppReport] | None:
+    """Record a sync of `names` (or of every app) if all are sealed and unchanged,
+    and return its reports; None when the full sync has to look."""
+    path = _index_file(ws)
+    entry = load_entry(path)
+    depends_on: dict[str, list[str]] = entry.get("depends_on", {})
+    if not depends_on:
+        return None
+    if not names:
+        if not all_apps and len(depends_on) > 1:
+            return None   # the full path explains that apps must be named
+        names = sorted(depends_on)
+    seals: dict[str, AppSeal] = entry.get("apps", {})
+    if any(not isinstance(seals.get(name), AppSeal) for name in names):
+        return None
+    snapshot = ws.snapshot()
+    if snapshot.revision != entry.get("revision"):
+        return None
+    order = order_apps(depends_on, names)
+    with contextlib.ExitStack() as locks:
+        for name in sorted(order):
+            locks.enter_context(ws.lock(name, wait=wait))
+        started_ns = time.time_ns()
+        checked = {name: _verify(ws, name, seals[name], path.with_name(seals[name].resources))
+                   for name in order}
+        if any(found is None for found in checked.values()):
+            return None
+        reports = []
+        for name in order:
+            desired, live, refreshed = checked[name] or ((), (), False)
+            reports.append(_record(ws, name, snapshot.revision, snapshot.subject, desired,
+                                   live, seals[name].tree_id))
+            if refreshed:   # racy files were read: seal their facts of now
+                save_entry(path.with_name(seals[name].resources),
+                           {"resources": (desired, live)})
+            seals[name] = replace(seals[name], run=reports[-1].run_id or 0,
+                                  started_ns=started_ns)
+        save_entry(path, {**entry, "apps": seals})
+    return reports
+
+
+_Checked = tuple[tuple[Resource, ...], tuple[Resource, ...], bool]
+
+
+def _verify(ws: Workspace, name: str, seal: AppSeal, resources: Path) -> _Checked | None:
+    """(desired, live as it is now, whether any facts were refreshed) if the app is
+    still as sealed, else None."""
+    if not seal.root.startswith("/"):
+        return None   # written by another gitward: not ours to trust
+    state = ws.store.app_state(name)
+    if state.pinned:
+        return None
+    newest = ws.store.history(name, limit=1)
+    if not newest or newest[0].id != seal.run or newest[0].outcome is not Outcome.succeeded:
+        return None
+    pair = load_entry(resources).get("resources")
+    if not isinstance(pair, tuple) or len(pair) != 2 or len(pair[0]) != len(pair[1]):
+        return None
+    from gitward.providers.connection import LocalConnection
+    from gitward.providers.file_facts import same_facts, stat_facts
+
+    connection = LocalConnection(seal.root)
+    desired, sealed_live = pair
+    live: list[Resource] = []
+    refreshed = False
+    for want, was in zip(desired, sealed_live, strict=True):
+        path = was.spec["path"]
+        st = connection.stat(path)
+        if st is None:
+            return None
+        now = stat_facts(path, st)
+        if not same_facts(was.spec, now):
+            return None
+        if now["type"] == "file" and now["ctime_ns"] >= seal.started_ns - RACY_NS:
+            data = connection.read_file(path)
+            if data is None or hashlib.sha256(data).hexdigest() != want.spec.get("sha256"):
+                return None
+            was, refreshed = replace(was, spec={**was.spec, **now}), True
+        live.append(was)
+    return desired, tuple(live), refreshed
+
+
+def _record(ws: Workspace, name: str, revision: str, subject: str,
+            desired: Sequence[Resource], live: Sequence[Resource], tree_id: str | None
+            ) -> AppReport:
+    store = ws.store
+    plan = Plan(revision, tuple(Change(d.key, Action.noop, d, lv)
+                                for d, lv in zip(desired, live, strict=True)))
+    run = store.begin(name, revision, plan, trigger="manual", subject=subject)
+    store.finish(run, Outcome.succeeded.value, Health.healthy)
+    store.note_synced(name, revision, tree_id)
+    store.event(name, "synced", f"succeeded at {revision[:12]} (manual): "
+                f"{len(plan.changes)} unchanged",
+                revision=revision, data={"run": run, "trigger": "manual"})
+    healths: dict[Key, Health] = {d.key: Health.healthy for d in desired}
+    return AppReport(name, revision, subject, plan, Health.healthy, [], Outcome.succeeded, run,
+                     healths=healths)

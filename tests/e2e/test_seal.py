@@ -1,0 +1,135 @@
+"""The seal: a one-shot sync that finds nothing new is recorded without the full
+sync, and anything that could make it wrong sends it back to the full sync."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+from dataclasses import replace
+
+from gitward.core.model import Outcome
+from gitward.engine.sync import sync_apps
+from gitward.engine.workspace import Workspace
+from gitward.stores import open_store
+
+from .conftest import SYSTEM, Env, file_manifest, sync_loading
+
+FILES = {"gitward.yaml": SYSTEM,
+         "apps/web/files.yaml": file_manifest("motd", "/etc/motd", "hello\n")
+         + "---\napiVersion: gitward/v1\nkind: Directory\nmetadata:\n  name: conf\n"
+           "spec:\n  path: /etc/conf.d\n  mode: \"0750\"\n"}
+
+
+def _sealed(env: Env) -> None:
+    env.commit(FILES)
+    first, _ = sync_loading(env)
+    assert first["outcome"] == "succeeded"
+
+
+def test_a_sealed_noop_is_recorded_like_any_sync(env: Env) -> None:
+    _sealed(env)
+    report, loaded = sync_loading(env)
+    assert "pydantic" not in loaded   # the seal answered
+    assert report["counts"]["unchanged"] == 2 and report["health"] == "healthy"
+    runs = env.history("web")
+    assert runs[0]["id"] == report["run"] and runs[0]["outcome"] == "succeeded"
+    assert runs[0]["revision"] == env.head() and runs[0]["counts"]["noop"] == 2
+    synced = [e for e in env.events("web") if e["kind"] == "synced"]
+    assert synced[-1]["data"]["run"] == report["run"]
+    status = env.cli("status", "--output", "json").json()["apps"][0]
+    assert status["revision"] == env.head()
+
+
+def test_same_size_content_change_is_healed(env: Env) -> None:
+    _sealed(env)
+    sync_loading(env)
+    motd = env.target / "etc/motd"
+    before = motd.stat()
+    motd.write_text("HELLO\n")                                  # same size
+    os.utime(motd, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the old mtime
+    healed, loaded = sync_loading(env)
+    assert "pydantic" in loaded and healed["counts"]["updated"] == 1
+    assert env.read("/etc/motd") == "hello\n"
+
+
+def test_mode_drift_of_a_directory_is_healed(env: Env) -> None:
+    _sealed(env)
+    sync_loading(env)
+    (env.target / "etc/conf.d").chmod(0o777)
+    healed, _ = sync_loading(env)
+    assert healed["counts"]["updated"] == 1
+    assert (env.target / "etc/conf.d").stat().st_mode & 0o777 == 0o750
+
+
+def test_a_removed_file_is_put_back(env: Env) -> None:
+    _sealed(env)
+    (env.target / "etc/motd").unlink()
+    healed, _ = sync_loading(env)
+    assert healed["counts"]["created"] == 1 and env.read("/etc/motd") == "hello\n"
+
+
+def test_another_run_in_between_is_not_taken_on_trust(env: Env) -> None:
+    _sealed(env)
+    # Another process syncs the app without sealing it, as the agent does.
+    ws = Workspace(repo=str(env.origin), store=open_store(env.store), state_dir=env.state,
+                   root_overrides={"local": str(env.target)})
+    try:
+        assert sync_apps(ws, ["web"])[0].outcome is Outcome.succeeded
+    finally:
+        ws.close()
+    report, loaded = sync_loading(env)
+    assert "pydantic" in loaded and report["outcome"] == "succeeded"
+    again, loaded = sync_loading(env)
+    assert "pydantic" not in loaded and again["run"] == report["run"] + 1
+
+
+def test_a_pin_sends_the_sync_back_to_the_full_path(env: Env) -> None:
+    _sealed(env)
+    first = env.head()
+    env.commit({"apps/web/files.yaml": file_manifest("motd", "/etc/motd", "second\n")})
+    sync_loading(env)
+    assert env.read("/etc/motd") == "second\n"
+    assert env.cli("rollback", "web", "--pin", first, "--reason", "test").code == 0
+    report, loaded = sync_loading(env)
+    assert "pydantic" in loaded and report["pinned"] == first
+    assert env.read("/etc/motd") == "hello\n"
+
+
+def test_another_root_does_not_use_this_roots_seal(env: Env) -> None:
+    _sealed(env)
+    other = env.tmp / "other-root"
+    other.mkdir()
+    report, loaded = sync_loading(replace(env, target=other))
+    assert "pydantic" in loaded and report["counts"]["created"] == 2
+    assert (other / "etc/motd").read_text() == "hello\n"
+
+
+def test_a_change_in_the_same_clock_tick_is_caught_by_the_bytes(env: Env) -> None:
+    """A write in the same clock tick as the sealing run's lstat can leave every
+    fact as sealed. Such a file (ctime not clearly before the run) is hashed."""
+    _sealed(env)
+    motd = env.target / "etc/motd"
+    motd.write_text("HELLO\n")
+    # Make the seal hold the facts of now, as a same-tick write would leave them.
+    payload = next(p for p in (env.state / "cache" / "seal").iterdir() if "-" in p.name)
+    entry = pickle.loads(payload.read_bytes())
+    desired, live = entry["resources"]
+    st = motd.stat()
+    facts = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns,
+             "inode": st.st_ino}
+    live = tuple(replace(r, spec={**r.spec, **facts}) if r.spec["path"] == "/etc/motd" else r
+                 for r in live)
+    payload.write_bytes(pickle.dumps({"resources": (desired, live)}))
+    healed, loaded = sync_loading(env)
+    assert "pydantic" in loaded and healed["counts"]["updated"] == 1
+    assert env.read("/etc/motd") == "hello\n"
+
+
+def test_files_written_by_the_sealing_run_are_trusted_once_hashed(env: Env) -> None:
+    _sealed(env)
+    time.sleep(0.06)   # past the window in which a ctime is too close to trust
+    second, loaded = sync_loading(env)     # hashes what the first run wrote
+    assert "pydantic" not in loaded and second["counts"]["unchanged"] == 2
+    third, loaded = sync_loading(env)
+    assert "pydantic" not in loaded and third["run"] == second["run"] + 1

@@ -1,0 +1,35 @@
+"""What a one-shot `gitward sync` loads: a run that finds nothing new must not pay
+for the libraries only a change needs (libgit2, YAML, Jinja2, pydantic, SQLAlchemy), and
+must still notice drift and new commits."""
+
+from __future__ import annotations
+
+from .conftest import SYSTEM, Env, file_manifest, sync_loading
+
+
+def test_a_noop_sync_loads_none_of_the_heavy_libraries(env: Env) -> None:
+    env.commit({"gitward.yaml": SYSTEM,
+                "apps/web/files.yaml": file_manifest("motd", "/etc/motd", "hello\n")})
+    first, loaded = sync_loading(env)
+    assert first["outcome"] == "succeeded" and "yaml" in loaded and "pydantic" in loaded
+    assert "pygit2" not in loaded   # a one-shot command reads Git through `git cat-file`
+    again, loaded = sync_loading(env)
+    assert again["in_sync"] is True and again["outcome"] == "succeeded"
+    assert loaded == []
+
+
+def test_drift_and_a_new_commit_are_still_seen_after_a_cached_noop(env: Env) -> None:
+    env.commit({"gitward.yaml": SYSTEM,
+                "apps/web/files.yaml": file_manifest("motd", "/etc/motd", "hello\n")})
+    sync_loading(env)
+    sync_loading(env)
+    (env.target / "etc/motd").write_text("changed by hand\n")
+    healed, loaded = sync_loading(env)
+    assert healed["counts"] == {"created": 0, "updated": 1, "deleted": 0, "unchanged": 0,
+                                "failed": 0, "skipped": 0}
+    # Drift takes the full sync, which still reads nothing from Git at a known commit.
+    assert env.read("/etc/motd") == "hello\n" and "pygit2" not in loaded and "yaml" not in loaded
+    env.commit({"apps/web/files.yaml": file_manifest("motd", "/etc/motd", "second\n")})
+    changed, loaded = sync_loading(env)
+    assert changed["revision"] == env.head() and env.read("/etc/motd") == "second\n"
+    assert "yaml" in loaded   # the changed manifest is read from Git, not from a cache
