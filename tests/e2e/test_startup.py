@@ -33,3 +33,19 @@ def test_drift_and_a_new_commit_are_still_seen_after_a_cached_noop(env: Env) -> 
     changed, loaded = sync_loading(env)
     assert changed["revision"] == env.head() and env.read("/etc/motd") == "second\n"
     assert "yaml" in loaded   # the changed manifest is read from Git, not from a cache
+
+
+def test_a_commit_that_changes_only_a_source_file_reads_no_yaml(env: Env) -> None:
+    env.commit({"gitward.yaml": SYSTEM, "files/motd": "hello\n",
+                "apps/web/files.yaml": "apiVersion: gitward/v1\nkind: File\nmetadata:\n"
+                                       "  name: motd\nspec:\n  path: /etc/motd\n"
+                                       "  source: /files/motd\n"})
+    sync_loading(env)
+    env.commit({"files/motd": "second\n"})
+    report, loaded = sync_loading(env)
+    assert report["counts"]["updated"] == 1 and env.read("/etc/motd") == "second\n"
+    assert "yaml" not in loaded   # the manifest is unchanged: its parse is reused
+    env.commit({"files/motd": bytes(range(256)).decode("latin-1")})   # now not UTF-8 text
+    report, _ = sync_loading(env)
+    assert report["counts"]["updated"] == 1
+    assert (env.target / "etc/motd").read_bytes() == bytes(range(256)).decode("latin-1").encode()

@@ -12,6 +12,7 @@ file it read and one cache read.
 from __future__ import annotations
 
 import hashlib
+import pickle
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,14 +22,14 @@ from gitward.core.model import Resource
 from gitward.core.plan import check_unique
 from gitward.core.seams import Snapshot
 from gitward.engine.cache import load_entry, save_entry
-from gitward.engine.render_files import render_plain_files
+from gitward.engine.render_files import FileUnit, render_plain_files
 
 if TYPE_CHECKING:
     from gitward.core.system import AppSpec, SystemSpec
 
 __all__ = ["cross_app_conflicts", "input_paths", "render_app", "render_apps"]
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 5
 
 
 class _ReadLog:
@@ -89,10 +90,18 @@ def render_app(snapshot: Snapshot, app: AppSpec, system: SystemSpec,
     cache = _cache_file(state_dir, app.name) if state_dir else None
     entry = _read_entry(cache, fingerprint)
     if app.renderer == "plain":
-        resources, units, changed = render_plain_files(snapshot, app, entry.get("units", {}))
+        # Each file's unit is pickled on its own: a one-file commit re-pickles one.
+        packed: dict[str, bytes] = entry.get("units", {})
+        units = _unpacked(entry)
+        resources, fresh, changed = render_plain_files(snapshot, app, units)
         _check_targets(resources, app, system)
-        if cache is not None and changed:
-            save_entry(cache, {"fingerprint": fingerprint, "units": units})
+        if cache is not None and (changed or fresh.keys() != units.keys()):
+            saved = {"fingerprint": fingerprint, "units": {
+                path: packed[path] if path not in changed and path in packed
+                else pickle.dumps(unit, protocol=pickle.HIGHEST_PROTOCOL)
+                for path, unit in fresh.items()}}
+            save_entry(cache, saved)
+            saved[_UNPACKED] = fresh   # in memory only: the agent's next pass reuses them
         return resources
     if "ids" in entry and _ids(snapshot, entry["ids"]) == entry["ids"]:
         cached: list[Resource] = entry["resources"]
@@ -111,6 +120,22 @@ def render_app(snapshot: Snapshot, app: AppSpec, system: SystemSpec,
         save_entry(cache, {"fingerprint": fingerprint, "resources": resources,
                             "ids": _ids(snapshot, {*app.watched_paths, *log.paths})})
     return resources
+
+
+_UNPACKED = "_unpacked"
+
+
+def _unpacked(entry: dict[str, Any]) -> dict[str, FileUnit]:
+    """The units of a cache entry, unpickled once per entry read (or written)."""
+    if _UNPACKED not in entry:
+        try:
+            units = {path: pickle.loads(data) for path, data in entry.get("units", {}).items()}
+        except (pickle.PickleError, EOFError, AttributeError, ImportError, TypeError,
+                ValueError):
+            units = {}   # written by another gitward: render again
+        entry[_UNPACKED] = units
+    found: dict[str, FileUnit] = entry[_UNPACKED]
+    return found
 
 
 def _check_targets(resources: list[Resource], app: AppSpec, system: SystemSpec) -> None:
@@ -135,7 +160,7 @@ def input_paths(state_dir: Path, app: str) -> set[str]:
     """Every repository path the app's last cached render read (empty if none)."""
     entry = load_entry(_cache_file(state_dir, app))
     found: set[str] = set(entry.get("ids", {}))
-    for unit_path, unit in entry.get("units", {}).items():
+    for unit_path, unit in _unpacked(entry).items():
         found.add(unit_path)
         found.update(unit.read_ids)
         found.update(unit.sources)

@@ -1,28 +1,47 @@
-"""Per-file rendering of plain apps, so a one-file commit costs one file.
+"""Per-file, per-document rendering of plain apps, so a one-file commit costs one file.
 
 A plain app's manifest files are independent: each yields its resources from
 its own bytes plus the ``source:`` files it names (and, for templated
 sources, the app's values). So each file is a cache unit keyed by its Git
-blob id and the ids of what it read; after a commit that changes one file of
-ten thousand, one file is parsed, resolved and validated again and the rest
-come from the cache. Whole-app rules (duplicate keys, claims) are checked on
-the combined result by the planner as always.
+blob id, and inside it each document is keyed by its data and the ids of
+what it reads:
+
+- a commit that changes one ``source:`` file re-resolves and validates the
+  one document that uses it; the file's documents are kept parsed, so no
+  YAML is read at all;
+- a commit that edits a manifest file parses that file again, and only its
+  documents that are new or different are validated (the others keep their
+  resources, with their new line numbers);
+- everything else comes from the cache.
+
+Whole-app rules (duplicate keys, claims) are checked on the combined result by
+the planner as always.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from gitward.core.document import Document
 from gitward.core.errors import ManifestError
-from gitward.core.model import Resource
+from gitward.core.model import Origin, Resource
 from gitward.core.seams import Snapshot
 
 if TYPE_CHECKING:
     from gitward.core.system import AppSpec
 
-__all__ = ["FileUnit", "render_plain_files"]
+__all__ = ["DocEntry", "FileUnit", "render_plain_files"]
+
+
+@dataclass
+class DocEntry:
+    """What one document gave: keyed by its data (``repr``) and the ids it read."""
+
+    key: str
+    read_ids: dict[str, str | None]      # its source and the app's values files
+    resources: list[Resource]
 
 
 @dataclass
@@ -31,33 +50,45 @@ class FileUnit:
 
     blob: str | None
     sources: frozenset[str] = frozenset()          # paths its documents use as source:
-    resources: list[Resource] | None = None         # None until built
-    read_ids: dict[str, str | None] = field(default_factory=dict)  # sources and values read
+    documents: list[Document] | None = None         # parsed, kept for the next render
+    entries: list[DocEntry] | None = None           # one per document, None until built
+    built_for: str | None = None                    # the blob `entries` were built from
     error: ManifestError | None = None
-    documents: list[Document] | None = None         # only while rendering; not cached
+
+    @property
+    def resources(self) -> list[Resource]:
+        return [res for entry in self.entries or () for res in entry.resources]
+
+    @property
+    def read_ids(self) -> dict[str, str | None]:
+        return {path: blob for entry in self.entries or () for path, blob
+                in entry.read_ids.items()}
 
     def still_valid(self, snapshot: Snapshot) -> bool:
-        return self.resources is not None and all(
+        return self.entries is not None and all(
             snapshot.tree_id(path) == blob for path, blob in self.read_ids.items())
 
 
 def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUnit]
-                       ) -> tuple[list[Resource], dict[str, FileUnit], bool]:
-    """Resources of a plain app, reusing `units` from the last render where valid;
-    the flag says whether any unit changed (so the cache needs writing)."""
+                       ) -> tuple[list[Resource], dict[str, FileUnit], set[str]]:
+    """Resources of a plain app, reusing `units` from the last render where valid,
+    and the paths of the units that changed (so the cache needs writing)."""
     # Parsing, templating and validation are imported only when a file changed:
-    # a sync of an unchanged app should not pay for Jinja2 or pydantic models.
+    # a sync of an unchanged app should not pay for YAML, Jinja2 or pydantic.
     from gitward.renderers.tree import MANIFEST_SUFFIXES, manifest_files
 
     fresh: dict[str, FileUnit] = {}
-    changed = False
+    changed: set[str] = set()
     for path in manifest_files(snapshot, app, app.path, MANIFEST_SUFFIXES):
         blob = snapshot.tree_id(path)
         old = units.get(path)
         if old is not None and old.blob == blob:
             fresh[path] = old
             continue
-        unit, changed = FileUnit(blob), True
+        # The old entries are candidates: documents the edit left alone keep theirs.
+        unit = FileUnit(blob, entries=old.entries if old else None,
+                        built_for=old.built_for if old else None)
+        changed.add(path)
         from gitward.renderers.content import source_files
         from gitward.renderers.yaml_load import load_documents
 
@@ -75,19 +106,81 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
             continue
         if unit.error is not None:
             raise unit.error
-        if not unit.still_valid(snapshot):
-            changed = True
-            from gitward.providers import Kinds
-            from gitward.renderers.build import to_resources
-            from gitward.renderers.content import resolve_all
-            from gitward.renderers.yaml_load import load_documents
-
-            if unit.documents is None:
-                unit.documents = load_documents(snapshot.read(path), path)
-            resolved = resolve_all(unit.documents, snapshot, app)
-            unit.resources = to_resources(resolved, app, Kinds())
-            unit.read_ids = {**values, **{src: snapshot.tree_id(src) for src in unit.sources}}
-        unit.documents = None
-        assert unit.resources is not None
+        if unit.built_for != unit.blob or not unit.still_valid(snapshot):
+            changed.add(path)
+            _build(snapshot, app, path, unit, values)
         resources.extend(unit.resources)
-    return resources, fresh, changed or fresh.keys() != units.keys()
+    return resources, fresh, changed
+
+
+def _build(snapshot: Snapshot, app: AppSpec, path: str, unit: FileUnit,
+           values: Mapping[str, str | None]) -> None:
+    """(Re)build `unit`'s entries, validating only documents that are new or read
+    something that changed."""
+    from gitward.renderers.content import plain_source, source_path
+
+    if unit.documents is None:
+        from gitward.renderers.yaml_load import load_documents
+
+        unit.documents = load_documents(snapshot.read(path), path)
+    known = {entry.key: entry for entry in unit.entries or ()}
+    entries: list[DocEntry | None] = []
+    todo: list[tuple[int, Document, str, dict[str, str | None]]] = []
+    for index, doc in enumerate(unit.documents):
+        key, source = repr(doc.data), source_path(doc)
+        ids = {**values, **({source: snapshot.tree_id(source)} if source else {})}
+        entry = known.get(key)
+        if entry is not None and entry.read_ids == ids:
+            entries.append(DocEntry(key, ids, [_at(res, doc) for res in entry.resources]))
+        elif (refreshed := _new_content(snapshot, doc, entry, ids, plain_source(doc))):
+            entries.append(DocEntry(key, ids, [_at(refreshed, doc)]))
+        else:
+            entries.append(None)
+            todo.append((index, doc, key, ids))
+    if todo:
+        from gitward.providers import Kinds
+        from gitward.renderers.build import to_resources
+        from gitward.renderers.content import resolve_all
+
+        resolved = resolve_all([doc for _, doc, _, _ in todo], snapshot, app)
+        built = to_resources(resolved, app, Kinds())
+        for (index, _, key, ids), res in zip(todo, built, strict=True):
+            entries[index] = DocEntry(key, ids, [res])
+    unit.entries = [entry for entry in entries if entry is not None]
+    unit.built_for = unit.blob
+    if todo:
+        from gitward.core.plan import check_unique
+
+        check_unique(unit.resources, app=app.name)
+
+
+def _new_content(snapshot: Snapshot, doc: Document, entry: DocEntry | None,
+                 ids: Mapping[str, str | None], source: str | None) -> Resource | None:
+    """The resource of an unchanged document whose plain ``source:`` file alone
+    changed: its old resource with the new bytes, validated already (the kind's
+    provider says how, `with_content`). None when anything else changed."""
+    if entry is None or source is None or len(entry.resources) != 1:
+        return None
+    if {k: v for k, v in entry.read_ids.items() if k != source} != \
+            {k: v for k, v in ids.items() if k != source}:
+        return None
+    from gitward.providers import provider_for_kind
+
+    old = entry.resources[0]
+    refresh = getattr(provider_for_kind(old.key.kind), "with_content", None)
+    if refresh is None:
+        return None
+    from gitward.renderers.content import content_fields
+
+    try:
+        data = snapshot.read(source)
+    except (FileNotFoundError, IsADirectoryError):
+        return None   # the full build explains it
+    new: Resource = refresh(old, content_fields(data, source))
+    return new
+
+
+def _at(res: Resource, doc: Document) -> Resource:
+    """`res` with the origin of `doc` (a document moves when one above it changes)."""
+    origin = Origin(doc.path, doc.line)
+    return res if res.origin == origin else replace(res, origin=origin)

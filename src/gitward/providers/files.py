@@ -85,6 +85,17 @@ class FilesProvider:
                          sensitive=frozenset({"content", "content_base64"}) if secret
                          else frozenset())
 
+    @classmethod
+    def with_content(cls, resource: Resource, content: Mapping[str, str]) -> Resource:
+        """`resource` (a described File) with new content fields and their sha256: what
+        `describe` gives when only the bytes of the file's ``source:`` changed."""
+        spec = {k: v for k, v in resource.spec.items()
+                if k not in ("content", "content_base64", "sha256")}
+        spec.update(content)
+        spec["sha256"] = hashlib.sha256(file_bytes(spec)).hexdigest()
+        return Resource(resource.key, spec, resource.wave, resource.depends_on, resource.prune,
+                        resource.claim, resource.origin, resource.sensitive)
+
     # -- read ----------------------------------------------------------------
 
     def read(self, resources: Collection[Resource],

@@ -35,7 +35,6 @@ from gitward.core.model import Key, Origin, Resource
 from gitward.core.plan import check_unique
 from gitward.core.seams import Described
 from gitward.core.system import AppSpec
-from gitward.renderers.yaml_load import field_line
 
 __all__ = ["ANNOTATIONS", "KindInfo", "KindProvider", "KindRegistry", "to_resources"]
 
@@ -239,6 +238,8 @@ def _annotation_error(doc: Document, annotation: str, message: str) -> ManifestE
 
 
 def _error(doc: Document, field_path: Sequence[str | int], message: str) -> ManifestError:
+    from gitward.renderers.yaml_load import field_line  # YAML only for the error
+
     return ManifestError(doc.path, message, line=field_line(doc, field_path),
                          field=_dotted(field_path))
 

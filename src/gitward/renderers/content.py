@@ -24,13 +24,14 @@ import base64
 import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitward.core.document import Document
 from gitward.core.errors import ManifestError, PathEscapeError
 from gitward.core.seams import Snapshot
-from gitward.core.system import AppSpec
-from gitward.renderers.yaml_load import field_line
+
+if TYPE_CHECKING:
+    from gitward.core.system import AppSpec
 
 __all__ = ["CONTENT_FIELDS", "resolve_all", "resolve_sources", "source_files", "source_path"]
 
@@ -83,6 +84,20 @@ def resolve_all(documents: Iterable[Document], snapshot: Snapshot, app: AppSpec,
     return [resolve_sources(doc, snapshot, app, context) for doc in documents]
 
 
+def plain_source(doc: Document) -> str | None:
+    """The repository path `doc` copies its content from as is (no template), if any:
+    a change of that file alone changes only the content of `doc`'s resource."""
+    spec = _spec_of(doc)
+    if spec is None or spec.get("template", False) is not False:
+        return None
+    return source_path(doc)
+
+
+def content_fields(data: bytes, path: str) -> dict[str, str]:
+    """The content fields a File gets from a plain (not templated) source's bytes."""
+    return _content_fields(data, path, None)
+
+
 def source_path(doc: Document) -> str | None:
     """The repository path `doc` takes its content from, if it names a valid one."""
     spec = _spec_of(doc)
@@ -122,6 +137,8 @@ def _checked_source_path(doc: Document, source: str) -> str:
         raise _field_error(doc, "source", "contains a NUL byte")
     path = _normalized(doc.path, source)
     if path is None:
+        from gitward.renderers.yaml_load import field_line  # YAML only for the error
+
         line = field_line(doc, ["spec", "source"])
         where = f"{doc.path}:{line}" if line else doc.path
         raise PathEscapeError(f"{where}: spec.source {source!r} leaves the repository; "
@@ -156,6 +173,8 @@ def _content_fields(data: bytes, path: str, context: Mapping[str, Any] | None
 
 
 def _field_error(doc: Document, name: str, message: str) -> ManifestError:
+    from gitward.renderers.yaml_load import field_line  # YAML only for the error
+
     return ManifestError(doc.path, message, line=field_line(doc, ["spec", name]),
                          field=f"spec.{name}")
 
