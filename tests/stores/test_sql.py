@@ -56,8 +56,21 @@ def _imports_alembic_when_opening(url: str) -> bool:
 
 
 def test_only_a_store_that_needs_migrating_loads_alembic(sqlite_url: str) -> None:
-    assert _imports_alembic_when_opening(sqlite_url)       # fresh: migrates
-    assert not _imports_alembic_when_opening(sqlite_url)   # at head: no Alembic
+    assert not _imports_alembic_when_opening(sqlite_url)   # fresh: the bundled schema
+    assert not _imports_alembic_when_opening(sqlite_url)   # at head: nothing to do
+
+
+def test_the_bundled_sqlite_schema_is_what_the_migrations_build(tmp_path: Path) -> None:
+    """sqlite_schema.sql must be written again (python -m gitward.stores.sql_migrations)
+    whenever a revision is added."""
+    from gitward.stores.sql_connection import SqlConnection
+    from gitward.stores.sql_migrations import SQLITE_SCHEMA, dump_sqlite_schema
+
+    by_alembic, bundled = tmp_path / "alembic.db", tmp_path / "bundled.db"
+    SqlConnection(f"sqlite:///{by_alembic}", use_bundled_schema=False).close()
+    SqlConnection(f"sqlite:///{bundled}").close()
+    assert dump_sqlite_schema(by_alembic) == SQLITE_SCHEMA.read_text()
+    assert dump_sqlite_schema(bundled) == SQLITE_SCHEMA.read_text()
 
 
 def test_everyday_use_of_a_sqlite_store_loads_neither_sqlalchemy_nor_alembic(

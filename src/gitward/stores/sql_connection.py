@@ -23,8 +23,13 @@ from typing import Self
 
 from gitward.core.errors import StoreError
 from gitward.stores import redact_url
-from gitward.stores.sql_driver import Driver, engine_url, open_driver
-from gitward.stores.sql_migrations import HEAD_REVISION, schema_revision, upgrade_schema
+from gitward.stores.sql_driver import Driver, SqliteDriver, engine_url, open_driver
+from gitward.stores.sql_migrations import (
+    HEAD_REVISION,
+    create_sqlite_schema,
+    schema_revision,
+    upgrade_schema,
+)
 
 __all__ = ["SqlConnection", "engine_url"]
 
@@ -32,7 +37,7 @@ __all__ = ["SqlConnection", "engine_url"]
 class SqlConnection:
     """One connection to a SQLite or PostgreSQL store, its schema at `HEAD_REVISION`."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, use_bundled_schema: bool = True) -> None:
         self.url = url
         self._shown_url = redact_url(url)
         self._lock = threading.RLock()
@@ -40,7 +45,10 @@ class SqlConnection:
         try:
             with self._reading() as db:
                 current = schema_revision(db)
-            if current != HEAD_REVISION:
+            if current is None and use_bundled_schema and isinstance(self._db, SqliteDriver):
+                with self._writing() as db:
+                    create_sqlite_schema(db)
+            elif current != HEAD_REVISION:
                 upgrade_schema(self._db, current, self._shown_url)
         except BaseException:
             self.close()
