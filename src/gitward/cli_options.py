@@ -4,6 +4,7 @@ as the commands alone."""
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -92,6 +93,10 @@ def workspace(out: Output, repo: str, ref: str | None, store: str | None,
     from gitward.engine.workspace import Workspace, default_state_dir
     from gitward.stores import open_store
 
+    # A one-shot command keeps what it allocates (resources, documents) to its end
+    # and makes little cyclic garbage; at the default thresholds the collector scans
+    # all of it again and again (~20 ms of a one-file sync of 1,000 files).
+    gc.set_threshold(20_000, 50, 100)
     ws = Workspace(repo=repo, ref=ref, store=open_store(store),
                    state_dir=state_dir or default_state_dir(),
                    root_overrides=parse_roots(roots, out), seal=seal, objects="git")
