@@ -133,3 +133,14 @@ def test_files_written_by_the_sealing_run_are_trusted_once_hashed(env: Env) -> N
     assert "pydantic" not in loaded and second["counts"]["unchanged"] == 2
     third, loaded = sync_loading(env)
     assert "pydantic" not in loaded and third["run"] == second["run"] + 1
+
+
+def test_an_app_that_keeps_a_resource_git_dropped_is_not_sealed(env: Env) -> None:
+    keep = SYSTEM + "    sync:\n      prune: false\n"
+    env.commit({**FILES, "gitward.yaml": keep})
+    sync_loading(env)
+    env.commit({"apps/web/files.yaml": file_manifest("motd", "/etc/motd", "hello\n")})
+    first, _ = sync_loading(env)   # conf.d stays: prune is off
+    assert (env.target / "etc/conf.d").is_dir() and first["outcome"] == "succeeded"
+    again, loaded = sync_loading(env)
+    assert "pydantic" in loaded   # the inventory holds more than Git: the full sync looks

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["cross_app_conflicts", "input_paths", "render_app", "render_apps"]
 
-CACHE_FORMAT = 5
+CACHE_FORMAT = 6
 
 
 class _ReadLog:

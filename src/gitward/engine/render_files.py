@@ -6,9 +6,9 @@ sources, the app's values). So each file is a cache unit keyed by its Git
 blob id, and inside it each document is keyed by its data and the ids of
 what it reads:
 
-- a commit that changes one ``source:`` file re-resolves and validates the
-  one document that uses it; the file's documents are kept parsed, so no
-  YAML is read at all;
+- a commit that changes only a plain (not templated) ``source:`` file gives
+  the one resource that uses it the new bytes (through its kind's provider,
+  already validated); the manifest is not even parsed;
 - a commit that edits a manifest file parses that file again, and only its
   documents that are new or different are validated (the others keep their
   resources, with their new line numbers);
@@ -20,6 +20,7 @@ the planner as always.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -37,11 +38,16 @@ __all__ = ["DocEntry", "FileUnit", "render_plain_files"]
 
 @dataclass
 class DocEntry:
-    """What one document gave: keyed by its data (``repr``) and the ids it read."""
+    """What one document gave: keyed by a hash of its data and the ids it read."""
 
     key: str
     read_ids: dict[str, str | None]      # its source and the app's values files
     resources: list[Resource]
+    plain_source: str | None = None      # a source copied as is: new bytes, same spec
+
+
+def _key(doc: Document) -> str:
+    return hashlib.sha256(repr(doc.data).encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -50,7 +56,7 @@ class FileUnit:
 
     blob: str | None
     sources: frozenset[str] = frozenset()          # paths its documents use as source:
-    documents: list[Document] | None = None         # parsed, kept for the next render
+    documents: list[Document] | None = None         # only while rendering; not cached
     entries: list[DocEntry] | None = None           # one per document, None until built
     built_for: str | None = None                    # the blob `entries` were built from
     error: ManifestError | None = None
@@ -109,6 +115,7 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
         if unit.built_for != unit.blob or not unit.still_valid(snapshot):
             changed.add(path)
             _build(snapshot, app, path, unit, values)
+        unit.documents = None   # parsed again if the file changes: not worth its memory
         resources.extend(unit.resources)
     return resources, fresh, changed
 
@@ -117,6 +124,9 @@ def _build(snapshot: Snapshot, app: AppSpec, path: str, unit: FileUnit,
            values: Mapping[str, str | None]) -> None:
     """(Re)build `unit`'s entries, validating only documents that are new or read
     something that changed."""
+    if unit.documents is None and unit.built_for == unit.blob and \
+            _refresh_sources(snapshot, unit, values):
+        return   # the manifest is as it was; only plain sources changed
     from gitward.renderers.content import plain_source, source_path
 
     if unit.documents is None:
@@ -127,13 +137,13 @@ def _build(snapshot: Snapshot, app: AppSpec, path: str, unit: FileUnit,
     entries: list[DocEntry | None] = []
     todo: list[tuple[int, Document, str, dict[str, str | None]]] = []
     for index, doc in enumerate(unit.documents):
-        key, source = repr(doc.data), source_path(doc)
+        key, source, plain = _key(doc), source_path(doc), plain_source(doc)
         ids = {**values, **({source: snapshot.tree_id(source)} if source else {})}
         entry = known.get(key)
         if entry is not None and entry.read_ids == ids:
-            entries.append(DocEntry(key, ids, [_at(res, doc) for res in entry.resources]))
-        elif (refreshed := _new_content(snapshot, doc, entry, ids, plain_source(doc))):
-            entries.append(DocEntry(key, ids, [_at(refreshed, doc)]))
+            entries.append(DocEntry(key, ids, [_at(res, doc) for res in entry.resources], plain))
+        elif entry is not None and (fresh := _new_content(snapshot, entry, ids, plain)):
+            entries.append(DocEntry(key, ids, [_at(fresh, doc)], plain))
         else:
             entries.append(None)
             todo.append((index, doc, key, ids))
@@ -144,8 +154,8 @@ def _build(snapshot: Snapshot, app: AppSpec, path: str, unit: FileUnit,
 
         resolved = resolve_all([doc for _, doc, _, _ in todo], snapshot, app)
         built = to_resources(resolved, app, Kinds())
-        for (index, _, key, ids), res in zip(todo, built, strict=True):
-            entries[index] = DocEntry(key, ids, [res])
+        for (index, doc, key, ids), res in zip(todo, built, strict=True):
+            entries[index] = DocEntry(key, ids, [res], plain_source(doc))
     unit.entries = [entry for entry in entries if entry is not None]
     unit.built_for = unit.blob
     if todo:
@@ -154,12 +164,31 @@ def _build(snapshot: Snapshot, app: AppSpec, path: str, unit: FileUnit,
         check_unique(unit.resources, app=app.name)
 
 
-def _new_content(snapshot: Snapshot, doc: Document, entry: DocEntry | None,
-                 ids: Mapping[str, str | None], source: str | None) -> Resource | None:
+def _refresh_sources(snapshot: Snapshot, unit: FileUnit, values: Mapping[str, str | None]
+                     ) -> bool:
+    """Bring the entries of an unchanged manifest up to date when all that changed
+    is the bytes of plain sources; False (nothing changed) when more did."""
+    entries: list[DocEntry] = []
+    for entry in unit.entries or ():
+        source = entry.plain_source
+        ids = {**values, **({source: snapshot.tree_id(source)} if source else {})}
+        if ids == entry.read_ids:
+            entries.append(entry)
+            continue
+        fresh = _new_content(snapshot, entry, ids, source)
+        if fresh is None:
+            return False
+        entries.append(DocEntry(entry.key, ids, [fresh], source))
+    unit.entries = entries
+    return True
+
+
+def _new_content(snapshot: Snapshot, entry: DocEntry, ids: Mapping[str, str | None],
+                 source: str | None) -> Resource | None:
     """The resource of an unchanged document whose plain ``source:`` file alone
     changed: its old resource with the new bytes, validated already (the kind's
     provider says how, `with_content`). None when anything else changed."""
-    if entry is None or source is None or len(entry.resources) != 1:
+    if source is None or len(entry.resources) != 1:
         return None
     if {k: v for k, v in entry.read_ids.items() if k != source} != \
             {k: v for k, v in ids.items() if k != source}:

@@ -83,13 +83,8 @@ def remember_app(ws: Workspace, name: str, revision: str, run: int, root: str,
     if entry.get("revision") != revision:
         return  # the system map at this revision was not noted: nothing to add to
     resources = f"{path.name}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
-    # The bytes stay out: a sealed sync reports the resources, it never writes them.
-    slim = tuple(Resource(r.key, {k: v for k, v in r.spec.items()
-                                  if k not in ("content", "content_base64")},
-                          r.wave, r.depends_on, r.prune, r.claim, r.origin, r.sensitive)
-                 for r in desired)
-    save_entry(path.with_name(resources), {"resources": (slim, tuple(live[r.key]
-                                                                     for r in desired))})
+    save_entry(path.with_name(resources), {"resources": (tuple(desired),
+                                                         tuple(live[r.key] for r in desired))})
     seal = AppSeal(run, root, tree_id, started_ns, resources)
     save_entry(path, {**entry, "apps": {**entry.get("apps", {}), name: seal}})
 

@@ -194,7 +194,7 @@ def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool
         tree_id = prep.snapshot.tree_id(prep.app.path)
         store.note_synced(name, prep.snapshot.revision, tree_id)
         if ws.seal and only is None:
-            _seal(ws, name, prep, after, run, outcome, health, tree_id, started_ns)
+            _seal(ws, name, prep, after, results, run, outcome, health, tree_id, started_ns)
     report = AppReport(name, prep.snapshot.revision, prep.snapshot.subject, prep.plan, health,
                        results, outcome, run, first_error, pinned=prep.pinned,
                        healths=healths, probe=said)
@@ -206,19 +206,28 @@ def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool
     return report
 
 
-def _seal(ws: Workspace, name: str, prep: _Prepared, after: Mapping[Key, Resource], run: int,
-          outcome: Outcome, health: Health, tree_id: str | None, started_ns: int) -> None:
+def _seal(ws: Workspace, name: str, prep: _Prepared, after: Mapping[Key, Resource],
+          results: list[Result], run: int, outcome: Outcome, health: Health,
+          tree_id: str | None, started_ns: int) -> None:
     """Seal the app for the next one-shot sync if it is converged and sealable."""
     from gitward.engine import seal
 
     if (outcome is Outcome.succeeded and health is Health.healthy and prep.app.probe is None
             and prep.pinned is None and seal.sealable(prep.desired, after)
-            and set(ws.store.inventory(name)) == {r.key for r in prep.desired}):
+            and not _left_in_inventory(prep.plan, results)):
         root = os.path.expanduser(ws.target(prep.app.target).root)
         seal.remember_app(ws, name, prep.snapshot.revision, run, root, tree_id, started_ns,
                           prep.desired, after)
     else:
         seal.forget_app(ws, name)
+
+
+def _left_in_inventory(plan: Plan, results: list[Result]) -> set[Key]:
+    """Keys the inventory still holds after the run although Git no longer has them:
+    prunes that were off, refused or failed (an absent one is forgotten)."""
+    pruned = {r.change.key for r in results if r.ok and r.change.action is Action.delete}
+    return {c.key for c in plan.changes if c.desired is None and c.key not in pruned
+            and not (c.action is Action.noop and c.live is None)}
 
 
 def _planned_event(store: Store, name: str, plan: Plan, trigger: str) -> None:
