@@ -143,4 +143,5 @@ def test_an_app_that_keeps_a_resource_git_dropped_is_not_sealed(env: Env) -> Non
     first, _ = sync_loading(env)   # conf.d stays: prune is off
     assert (env.target / "etc/conf.d").is_dir() and first["outcome"] == "succeeded"
     again, loaded = sync_loading(env)
+    assert again["outcome"] == "succeeded"
     assert "pydantic" in loaded   # the inventory holds more than Git: the full sync looks
