@@ -31,40 +31,23 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.sources.conftest import Link, git
+from tests.sources.conftest import Origin as SourcesOrigin
+
 REGISTRY_BINARY = "/usr/bin/docker-registry"
 _MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 
 
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd,
-                          check=True, capture_output=True, text=True)
-    return done.stdout.strip()
+class Origin(SourcesOrigin):
+    """A bare origin repository and a work tree to commit and push from; a commit
+    first pulls what the updater pushed."""
 
-
-class Origin:
-    """A bare origin repository and a work tree to commit and push from."""
-
-    def __init__(self, root: Path, branch: str = "main") -> None:
-        self.bare = root / "origin.git"
-        self.work = root / "work"
-        self.branch = branch
-        root.mkdir(parents=True, exist_ok=True)
-        git(root, "init", "-q", "--bare", "-b", branch, str(self.bare))
-        git(root, "init", "-q", "-b", branch, str(self.work))
-        git(self.work, "remote", "add", "origin", str(self.bare))
-
-    def commit(self, files: Mapping[str, str], message: str = "change") -> str:
+    def commit(self, files: Mapping[str, str | Link | None], message: str = "change",
+               branch: str | None = None) -> str:
         """Pull, write `files`, commit and push to the branch; return the new SHA."""
         if git(self.bare, "for-each-ref", f"refs/heads/{self.branch}"):
             git(self.work, "pull", "-q", "--ff-only", "origin", self.branch)
-        for path, content in files.items():
-            target = self.work / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(content)
-        git(self.work, "add", "-A")
-        git(self.work, "commit", "-q", "-m", message)
-        git(self.work, "push", "-q", "origin", f"HEAD:refs/heads/{self.branch}")
-        return git(self.work, "rev-parse", "HEAD")
+        return super().commit(files, message, branch)
 
     def head(self, branch: str | None = None) -> str:
         return git(self.bare, "rev-parse", f"refs/heads/{branch or self.branch}")

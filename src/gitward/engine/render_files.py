@@ -138,7 +138,7 @@ def _build(snapshot: Snapshot, app: AppSpec, path: str, unit: FileUnit,
     todo: list[tuple[int, Document, str, dict[str, str | None]]] = []
     for index, doc in enumerate(unit.documents):
         key, source, plain = _key(doc), source_path(doc), plain_source(doc)
-        ids = {**values, **({source: snapshot.tree_id(source)} if source else {})}
+        ids = _read_ids(snapshot, values, source)
         entry = known.get(key)
         if entry is not None and entry.read_ids == ids:
             entries.append(DocEntry(key, ids, [_at(res, doc) for res in entry.resources], plain))
@@ -171,7 +171,7 @@ def _refresh_sources(snapshot: Snapshot, unit: FileUnit, values: Mapping[str, st
     entries: list[DocEntry] = []
     for entry in unit.entries or ():
         source = entry.plain_source
-        ids = {**values, **({source: snapshot.tree_id(source)} if source else {})}
+        ids = _read_ids(snapshot, values, source)
         if ids == entry.read_ids:
             entries.append(entry)
             continue
@@ -207,6 +207,12 @@ def _new_content(snapshot: Snapshot, entry: DocEntry, ids: Mapping[str, str | No
         return None   # the full build explains it
     new: Resource = refresh(old, content_fields(data, source))
     return new
+
+
+def _read_ids(snapshot: Snapshot, values: Mapping[str, str | None], source: str | None
+              ) -> dict[str, str | None]:
+    """What one document reads, by Git id: the app's values files and its source."""
+    return {**values, **({source: snapshot.tree_id(source)} if source else {})}
 
 
 def _at(res: Resource, doc: Document) -> Resource:

@@ -68,9 +68,11 @@ def remember_system(ws: Workspace, revision: str, depends_on: Mapping[str, Seque
     """Note which apps the system map has at `revision` (the seal of `--all`)."""
     path = _index_file(ws)
     entry = load_entry(path)
+    deps = {k: list(v) for k, v in depends_on.items()}
+    if entry.get("revision") == revision and entry.get("depends_on") == deps:
+        return   # noted by an earlier sync at this revision
     apps = entry.get("apps", {}) if entry.get("revision") == revision else {}
-    save_entry(path, {"revision": revision, "depends_on": {k: list(v) for k, v
-                                                           in depends_on.items()},
+    save_entry(path, {"revision": revision, "depends_on": deps,
                       "apps": {k: v for k, v in apps.items() if k in depends_on}})
 
 

@@ -32,9 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import grp
 import os
-import pwd
 import secrets
 import signal
 import stat as stat_mod
@@ -51,6 +49,7 @@ from gitward.providers.errors import (
     TargetIOError,
     UnknownOwnerError,
 )
+from gitward.providers.owners import Owner, OwnerNames, give_owner, owner_ids
 from gitward.providers.paths import TargetRoot, normalise_target_path
 
 __all__ = [
@@ -67,7 +66,6 @@ __all__ = [
 ]
 
 FileKind = Literal["file", "dir", "symlink", "other"]
-Owner = int | str | None  # a name, a numeric id, or None for "leave as is"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +135,7 @@ class LocalConnection:
         self.root = self._paths.root
         self._dirty_dirs: set[str] = set()
         self._lock = threading.Lock()  # providers apply from a thread pool
-        self._user_names: dict[int, str] = {}
-        self._group_names: dict[int, str] = {}
+        self._names = OwnerNames()
 
     def __repr__(self) -> str:
         return f"LocalConnection({self.root!r})"
@@ -326,30 +323,16 @@ class LocalConnection:
     # -- owners ----------------------------------------------------------------
 
     def _ids(self, path: str, uid: Owner, gid: Owner) -> tuple[int, int] | None:
-        if uid is None and gid is None:
-            return None
-        return (_resolve(uid, pwd.getpwnam, "owner", "user", self._where(path)),
-                _resolve(gid, grp.getgrnam, "group", "group", self._where(path)))
+        return owner_ids(uid, gid, self._where(path))
 
     def _give(self, path: str, uid: Owner, gid: Owner, change_owner: Callable[[], None]) -> None:
-        try:
-            change_owner()
-        except PermissionError:
-            if uid is not None:
-                raise OwnerNotPermittedError(
-                    f"cannot set owner of {self._where(path)} to {uid}: run gitward as root "
-                    "or drop owner") from None
-            raise OwnerNotPermittedError(
-                f"cannot set group of {self._where(path)} to {gid}: run gitward as root, "
-                "join that group, or drop group") from None
+        give_owner(self._where(path), uid, gid, change_owner)
 
     def user_name(self, uid: int) -> str | None:
-        """The name of user `uid`, or None when it has none. Names found are
-        cached; a miss is not, so a user created later shows up by name."""
-        return _cached_name(self._user_names, uid, lambda: pwd.getpwuid(uid).pw_name)
+        return self._names.user(uid)
 
     def group_name(self, gid: int) -> str | None:
-        return _cached_name(self._group_names, gid, lambda: grp.getgrgid(gid).gr_name)
+        return self._names.group(gid)
 
     # -- commands --------------------------------------------------------------
 
@@ -393,30 +376,6 @@ class LocalConnection:
                                       "and was killed; raise its timeout or fix it") from None
         return CommandResult(proc.returncode, out.decode(errors="replace"),
                              err.decode(errors="replace"))
-
-
-def _resolve(owner: Owner, by_name: Callable[[str], pwd.struct_passwd | grp.struct_group],
-             field: str, what: str, where: str) -> int:
-    """A numeric id for `owner` (-1, "unchanged", for None)."""
-    if owner is None:
-        return -1
-    if isinstance(owner, int) or owner.isdigit():
-        return int(owner)
-    try:
-        entry = by_name(owner)
-    except KeyError:
-        raise UnknownOwnerError(f"{field} {owner!r} of {where} is not a {what} on the target; "
-                                f"create the {what} first or fix {field}") from None
-    return entry.pw_uid if isinstance(entry, pwd.struct_passwd) else entry.gr_gid
-
-
-def _cached_name(cache: dict[int, str], number: int, look_up: Callable[[], str]) -> str | None:
-    if number not in cache:
-        try:
-            cache[number] = look_up()
-        except KeyError:
-            return None
-    return cache[number]
 
 
 def _write_all(fd: int, data: bytes) -> None:

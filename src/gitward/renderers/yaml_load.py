@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from gitward.core.document import Document, ParsedDocument
+from gitward.core.document import Document
 from gitward.core.errors import ManifestError
 
 __all__ = ["ParsedDocument", "decode_text", "field_line", "find_line", "load_documents"]
@@ -39,6 +39,17 @@ MAX_DEPTH = 64
 MAX_NODES = 250_000  # a 1 MiB file of one-character list items has about this many
 
 _UNKNOWN_TAG = re.compile(r"could not determine a constructor for the tag '([^']*)'")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDocument(Document):
+    """A `Document` that keeps the text it was parsed from and its position
+    among the documents `load_documents` returned for it, so that an error
+    found later (a field that does not fit its schema) can be traced back to
+    the field's own line with `find_line`."""
+
+    text: str = field(default="", repr=False, compare=False)
+    index: int = 0
 
 
 _STR_TAG = "tag:yaml.org,2002:str"

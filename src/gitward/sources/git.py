@@ -35,15 +35,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import re
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitward.core.errors import SourceError
-from gitward.sources.errors import FetchError, RefNotFoundError
-from gitward.sources.git_env import git_env
+from gitward.sources.errors import RefNotFoundError
 from gitward.sources.objects import ObjectDatabase, ObjectsKind
 from gitward.sources.refs import RefUnsure, read_ref
 from gitward.sources.remote import DEFAULT_TIMEOUT, ORIGIN_HEAD_REF, Remote
@@ -125,18 +123,7 @@ class GitSource:
 
     def _create_mirror_if_missing(self) -> None:
         if not (self.mirror_path / "HEAD").is_file():
-            self.mirror_path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                done = subprocess.run(["git", "init", "--quiet", "--bare", "--",
-                                       str(self.mirror_path)], env=git_env(),
-                                      stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                      errors="replace")
-            except FileNotFoundError:
-                raise FetchError(f"the git command is not installed or not on PATH; install "
-                                 f"git to use {self.url}") from None
-            if done.returncode != 0:
-                raise SourceError(f"cannot create the mirror of {self.url} at "
-                                  f"{self.mirror_path}: {done.stderr.strip()}")
+            self.remote.init_mirror(self.mirror_path)
 
     def fetch(self, ref: str | None = None) -> GitSnapshot:
         """Fetch from the origin, then return the snapshot of `ref` (None = default branch)."""
@@ -229,9 +216,7 @@ class GitSource:
         elif "\0" in ref or not ref.strip():
             return None
         else:
-            names = [f"refs/heads/{ref}", f"refs/tags/{ref}"]
-            if ref.startswith("refs/"):
-                names.insert(0, ref)
+            names = _ref_candidates(ref)
         for name in names:
             try:
                 sha = read_ref(self.mirror_path, name)
@@ -280,12 +265,9 @@ class GitSource:
             raise RefNotFoundError(f"ref {ref!r} is empty or has a NUL byte; name a branch, "
                                    "tag or commit")
         references = self.repository.references
-        candidates = [f"refs/heads/{ref}", f"refs/tags/{ref}"]
-        if ref.startswith("refs/"):
-            candidates.insert(0, ref)
         import pygit2
 
-        for name in candidates:
+        for name in _ref_candidates(ref):
             if not pygit2.reference_is_valid_name(name):
                 continue
             reference = references.get(name)
@@ -342,3 +324,9 @@ class GitSource:
         repository = pygit2.Repository(str(self.mirror_path))
         if repository.references.get(ORIGIN_HEAD_REF) is not None:
             repository.references.delete(ORIGIN_HEAD_REF)
+
+
+def _ref_candidates(ref: str) -> list[str]:
+    """The full names `ref` may stand for, in the order `resolve` tries them."""
+    names = [f"refs/heads/{ref}", f"refs/tags/{ref}"]
+    return [ref, *names] if ref.startswith("refs/") else names

@@ -59,6 +59,14 @@ class Remote:
         self.url = url
         self.timeout = timeout
 
+    def init_mirror(self, mirror: Path) -> None:
+        """Create `mirror` as an empty bare repository."""
+        mirror.parent.mkdir(parents=True, exist_ok=True)
+        output = self._run(mirror.parent, ["init", "--quiet", "--bare", "--", str(mirror)])
+        if output.returncode != 0:
+            raise FetchError(f"cannot create the mirror of {self.url.display} at {mirror}: "
+                             f"{self._reason(output)}")
+
     def fetch_into(self, mirror: Path) -> bool:
         """Bring all branches and tags of the origin into `mirror`, pruning deleted ones.
 
