@@ -20,16 +20,15 @@ local=/tmp/x``), which is how tests and trials keep away from ``/``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from pydantic import ValidationError
+from collections.abc import Mapping, Sequence
+from dataclasses import fields, is_dataclass, replace
+from typing import Any, get_args, get_type_hints
 
 from gitward.core.document import Document
-from gitward.core.errors import DependencyCycleError, ManifestError
+from gitward.core.errors import DependencyCycleError, GitwardError, ManifestError
 from gitward.core.order import find_cycle
 from gitward.core.seams import Snapshot
-from gitward.core.system import AppSpec, SystemSpec, TargetSpec
+from gitward.core.system import AppSpec, SystemSpec, TargetSpec, validate_spec
 
 __all__ = ["SYSTEM_FILE", "load_system", "system_files"]
 
@@ -56,8 +55,10 @@ def load_system(snapshot: Snapshot, *, root_overrides: Mapping[str, str] | None 
     if not targets:
         targets["local"] = TargetSpec(name="local")
     for name, root in (root_overrides or {}).items():
-        base = targets.get(name, TargetSpec(name=name))
-        targets[name] = base.model_copy(update={"root": root})
+        try:
+            targets[name] = replace(targets.get(name, TargetSpec(name=name)), root=root)
+        except ValueError as error:  # from the operator (--root, agent config), not from Git
+            raise GitwardError(f"root override of target {name}: {error}") from None
     _check_references(apps, targets, origins)
     return SystemSpec(apps=apps, targets=targets)
 
@@ -123,19 +124,36 @@ def _add(into: dict[str, Any], origins: dict[str, str], name: str, spec: Any, wh
 
 def _validate(model: type[AppSpec] | type[TargetSpec], name: Any, body: Any, doc: Document,
               raw: bytes, index: int, at: list[str | int]) -> Any:
+    # pydantic only here: a command whose map comes from the cache never loads it.
+    from pydantic import ValidationError
+
     if not isinstance(body, dict):
         raise ManifestError(doc.path, "must be a mapping", line=_line(raw, at, index, doc),
                             field=".".join(map(str, at)))
     try:
-        return model.model_validate({**body, "name": name})
+        return validate_spec(model, {**body, "name": name})
     except ValidationError as error:
         first = error.errors()[0]
         loc = [p for p in first["loc"] if p != "name"] if first["loc"] != ("name",) else []
         field = ".".join(str(p) for p in [*at, *loc]) if loc or first["loc"] != ("name",) \
             else ".".join(map(str, at))
+        message = first["msg"]
+        if first["type"] == "unexpected_keyword_argument":  # an extra key, to pydantic
+            known = ", ".join(_field_names(model, loc[:-1]))
+            message = f"unknown field; known fields here: {known}" if known else "unknown field"
         more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-        raise ManifestError(doc.path, f"{first['msg']}{more}",
+        raise ManifestError(doc.path, f"{message}{more}",
                             line=_line(raw, [*at, *loc], index, doc), field=field) from None
+
+
+def _field_names(spec: type[Any], loc: Sequence[str | int]) -> list[str]:
+    """The fields one may write in the spec nested at `loc` in `spec` (e.g. at
+    ``["sync", "retry"]``); not ``name``, which comes from the key or metadata."""
+    current: Any = spec
+    for part in loc:
+        hint = get_type_hints(current).get(str(part)) if is_dataclass(current) else None
+        current = next((arg for arg in (hint, *get_args(hint)) if is_dataclass(arg)), None)
+    return [f.name for f in fields(current) if f.name != "name"] if is_dataclass(current) else []
 
 
 def _line(raw: bytes, at: list[str | int], index: int, doc: Document) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 
 from gitward.core.errors import GitwardError
 from gitward.core.system import AppSpec, TargetSpec
@@ -18,8 +18,8 @@ from gitward.core.system import AppSpec, TargetSpec
 __all__ = ["manifest_schema"]
 
 
-def _kind_schema(kind: str, model: type[BaseModel]) -> dict[str, Any]:
-    spec = model.model_json_schema()
+def _kind_schema(kind: str, model: type[Any]) -> dict[str, Any]:
+    spec = TypeAdapter(model).json_schema()
     defs = spec.pop("$defs", {})
     body: dict[str, Any] = {
         "title": kind,
@@ -40,7 +40,8 @@ def manifest_schema(only: str | None = None) -> dict[str, Any]:
     from gitward.core.manifest import Metadata
     from gitward.providers import kind_registry
 
-    models: dict[str, type[BaseModel]] = {
+    # Pydantic models, and the system map's dataclasses: TypeAdapter reads both.
+    models: dict[str, type[Any]] = {
         kind: cls.spec_models[kind] for kind, cls in sorted(kind_registry().items())}
     models["Application"] = AppSpec
     models["Target"] = TargetSpec

@@ -7,7 +7,7 @@ import pytest
 
 from gitward.core.health import app_health, resource_healths
 from gitward.core.model import Action, Change, Health, Key, Plan, Resource, worst_health
-from gitward.core.system import RetryPolicy, SyncPolicy, parse_duration
+from gitward.core.system import RetryPolicy, SyncPolicy, parse_duration, validate_spec
 
 # Key
 
@@ -141,8 +141,8 @@ def test_parse_duration_refuses_bad_values(value: object, message: str) -> None:
 
 def test_a_bad_duration_in_a_sync_policy_names_the_field() -> None:
     with pytest.raises(pydantic.ValidationError, match="interval"):
-        SyncPolicy(interval="soon")
-    assert SyncPolicy(interval="5m").interval == 300.0
+        validate_spec(SyncPolicy, {"interval": "soon"})
+    assert validate_spec(SyncPolicy, {"interval": "5m"}).interval == 300.0
 
 
 def test_retry_delay_grows_by_factor_up_to_max() -> None:
@@ -157,7 +157,7 @@ def test_retry_delay_defaults_and_attempt_zero() -> None:
 
 
 def test_retry_delay_reads_durations_and_a_factor_of_one_is_constant() -> None:
-    policy = RetryPolicy(backoff="1.5m", factor=1, max="1h")
+    policy = validate_spec(RetryPolicy, {"backoff": "1.5m", "factor": 1, "max": "1h"})
     assert [policy.delay(n) for n in (1, 2, 5)] == [90.0, 90.0, 90.0]
 
 
@@ -165,4 +165,4 @@ def test_retry_delay_reads_durations_and_a_factor_of_one_is_constant() -> None:
                                     {"retries": 3}])
 def test_retry_policy_refuses_bad_settings(fields: dict[str, object]) -> None:
     with pytest.raises(pydantic.ValidationError):
-        RetryPolicy(**fields)
+        validate_spec(RetryPolicy, fields)

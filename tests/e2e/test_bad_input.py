@@ -57,7 +57,10 @@ CASES = {
     "app dependency cycle": ({"gitward.yaml": "apps:\n  web: {path: apps/web, depends_on: [api]}"
                               "\n  api: {path: apps/api, depends_on: [web]}\n",
                               "apps/api/a.yaml": file_manifest("a", "/srv/a", "x")}, "cycle"),
-    "unknown app field": ({"gitward.yaml": SYSTEM + "    colour: blue\n"}, "gitward.yaml:"),
+    "unknown app field": ({"gitward.yaml": SYSTEM + "    colour: blue\n"},
+                          "gitward.yaml:6: apps.web.colour: unknown field; known fields"),
+    "unknown sync field": ({"gitward.yaml": SYSTEM + "    sync: {prunee: false}\n"},
+                           "apps.web.sync.prunee: unknown field; known fields here: auto, prune"),
 }
 
 

@@ -29,6 +29,7 @@ def test_drift_and_a_new_commit_are_still_seen_after_a_cached_noop(env: Env) -> 
                                 "failed": 0, "skipped": 0}
     # Drift takes the full sync, which still reads nothing from Git at a known commit.
     assert env.read("/etc/motd") == "hello\n" and "pygit2" not in loaded and "yaml" not in loaded
+    assert "pydantic" not in loaded   # providers read and apply without their spec models
     env.commit({"apps/web/files.yaml": file_manifest("motd", "/etc/motd", "second\n")})
     changed, loaded = sync_loading(env)
     assert changed["revision"] == env.head() and env.read("/etc/motd") == "second\n"
@@ -45,7 +46,18 @@ def test_a_commit_that_changes_only_a_source_file_reads_no_yaml(env: Env) -> Non
     report, loaded = sync_loading(env)
     assert report["counts"]["updated"] == 1 and env.read("/etc/motd") == "second\n"
     assert "yaml" not in loaded   # the manifest is unchanged: its parse is reused
+    assert "pydantic" not in loaded   # and so is its validation, and the system map's
     env.commit({"files/motd": bytes(range(256)).decode("latin-1")})   # now not UTF-8 text
     report, _ = sync_loading(env)
     assert report["counts"]["updated"] == 1
     assert (env.target / "etc/motd").read_bytes() == bytes(range(256)).decode("latin-1").encode()
+
+
+def test_removing_a_document_validates_none_of_the_others(env: Env) -> None:
+    env.commit({"gitward.yaml": SYSTEM, "apps/web/files.yaml": file_manifest(
+        "motd", "/etc/motd", "hello\n") + "---\n" + file_manifest("issue", "/etc/issue", "hi\n")})
+    sync_loading(env)
+    env.commit({"apps/web/files.yaml": file_manifest("motd", "/etc/motd", "hello\n")})
+    report, loaded = sync_loading(env)
+    assert report["counts"]["deleted"] == 1 and not env.exists("/etc/issue")
+    assert "yaml" in loaded and "pydantic" not in loaded   # motd's resource is reused

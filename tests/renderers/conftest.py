@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gitward.core.model import Resource
 from gitward.core.seams import Described
-from gitward.core.system import AppSpec
+from gitward.core.system import AppSpec, validate_spec
 from gitward.renderers import renderer_for
 from gitward.renderers.build import KindInfo, KindRegistry, to_resources
 from gitward.testing import FakeSnapshot
@@ -67,7 +67,7 @@ def render() -> Render:
     """``render(files, **app_fields)``: the resources of app ``web`` (path
     ``apps/web`` unless given) in a snapshot of `files`."""
     def render_app(files: Mapping[str, str | bytes], **app_fields: Any) -> list[Resource]:
-        app = AppSpec(**{"name": "web", "path": "apps/web", **app_fields})
+        app = validate_spec(AppSpec, {"name": "web", "path": "apps/web", **app_fields})
         snapshot = FakeSnapshot(files, revision="abc1234" + "0" * 33)
         return to_resources(renderer_for(app.renderer).render(snapshot, app), app, KINDS)
     return render_app

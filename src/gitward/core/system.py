@@ -5,6 +5,13 @@ It lives in Git, in ``gitward.yaml`` at the repository root (a mapping with
 Target`` documents) and in any ``*.yaml`` under ``gitward.d/``. An agent is
 started with only the repository; everything here comes from the commit.
 
+The specs are plain dataclasses, so that a command whose map comes from the
+cache (a pickle of these) never imports pydantic. Pydantic checks them only
+when a map is read from Git, through `validate_spec`: it takes a field's
+constraints and description from its ``metadata`` and the class's settings
+from ``__pydantic_config__``, and reports a ``ValueError`` raised in
+``__post_init__`` as a validation error at the spec that raised it.
+
 >>> AppSpec(name="web", path="apps/web").sync.prune
 True
 """
@@ -12,17 +19,24 @@ True
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from gitward.core.document import NAME_PATTERN
 
+if TYPE_CHECKING:
+    from pydantic import ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter
+    from pydantic.json_schema import JsonSchemaValue
+    from pydantic_core import CoreSchema
+
 __all__ = ["AppSpec", "HttpProbe", "ProbeSpec", "RetryPolicy", "SyncPolicy", "SystemSpec",
-           "TargetSpec", "TcpProbe", "parse_duration"]
+           "TargetSpec", "TcpProbe", "parse_duration", "validate_spec"]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_STRICT: ConfigDict = {"extra": "forbid"}
+_Spec = TypeVar("_Spec")
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}   # validators of the specs, by class
 
 
 def parse_duration(value: Any) -> float:
@@ -41,100 +55,168 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+class _Seconds:
+    """How pydantic reads a `Duration`: through `parse_duration`, then as a float
+    (so that constraints such as ``gt`` still apply); in JSON Schema, a number or
+    text such as ``30s``."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler
+                                     ) -> CoreSchema:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_before_validator_function(parse_duration, handler(source))
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+                                     ) -> JsonSchemaValue:
+        text = {"type": "string", "pattern": _DURATION.pattern,
+                "description": "Seconds, or a number with ms, s, m, h or d, e.g. 30s."}
+        return {"anyOf": [handler(schema), text]}
 
 
-class _Strict(BaseModel):
-    # Built on first validation: a command whose system map comes from the cache
-    # never validates, so it should not pay ~40 ms for building validators.
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+Duration = Annotated[float, _Seconds]
 
 
-class RetryPolicy(_Strict):
-    limit: int = Field(0, ge=0, description="Retries after a failed sync; 0 = none.")
-    backoff: Duration = Field(5.0, description="Wait before the first retry.")
-    factor: float = Field(2.0, ge=1.0, description="Each retry waits this much longer.")
-    max: Duration = Field(180.0, description="Longest wait between retries.")
+def validate_spec(spec: type[_Spec], data: Any) -> _Spec:
+    """`data` (parsed YAML) checked and converted into a `spec`; a bad value
+    raises pydantic's ``ValidationError``, every problem with its field.
+
+    >>> validate_spec(SyncPolicy, {"interval": "5m"}).interval
+    300.0
+    """
+    adapter = _ADAPTERS.get(spec)
+    if adapter is None:  # only a command that validates pays for pydantic (~80 ms)
+        from pydantic import TypeAdapter
+
+        adapter = _ADAPTERS[spec] = TypeAdapter(spec)
+    validated: _Spec = adapter.validate_python(data)
+    return validated
+
+
+@dataclass(kw_only=True)
+class RetryPolicy:
+    __pydantic_config__ = _STRICT
+
+    limit: int = field(default=0, metadata={
+        "ge": 0, "description": "Retries after a failed sync; 0 = none."})
+    backoff: Duration = field(default=5.0, metadata={
+        "description": "Wait before the first retry."})
+    factor: float = field(default=2.0, metadata={
+        "ge": 1.0, "description": "Each retry waits this much longer."})
+    max: Duration = field(default=180.0, metadata={
+        "description": "Longest wait between retries."})
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before retry number `attempt` (1-based)."""
         return float(min(self.max, self.backoff * self.factor ** max(0, attempt - 1)))
 
 
-class SyncPolicy(_Strict):
-    auto: bool = Field(True, description="Sync on every new revision (agent).")
-    prune: bool = Field(True, description="Delete what was removed from Git.")
-    self_heal: bool = Field(False, description="Re-apply when the target drifts.")
-    interval: Duration = Field(60.0, description="How often the agent checks for drift.")
-    retry: RetryPolicy = Field(default_factory=RetryPolicy)
-    timeout: Duration | None = Field(None, description="Give up a sync after this long.")
-    suspend: bool = Field(False, description="Hold all automatic syncs of this app.")
-    allow_empty: bool = Field(False, description="Allow a render of zero resources to prune all.")
+@dataclass(kw_only=True)
+class SyncPolicy:
+    __pydantic_config__ = _STRICT
+
+    auto: bool = field(default=True, metadata={
+        "description": "Sync on every new revision (agent)."})
+    prune: bool = field(default=True, metadata={
+        "description": "Delete what was removed from Git."})
+    self_heal: bool = field(default=False, metadata={
+        "description": "Re-apply when the target drifts."})
+    interval: Duration = field(default=60.0, metadata={
+        "description": "How often the agent checks for drift."})
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout: Duration | None = field(default=None, metadata={
+        "description": "Give up a sync after this long."})
+    suspend: bool = field(default=False, metadata={
+        "description": "Hold all automatic syncs of this app."})
+    allow_empty: bool = field(default=False, metadata={
+        "description": "Allow a render of zero resources to prune all."})
 
 
-class TargetSpec(_Strict):
-    name: str = Field(pattern=NAME_PATTERN)
+@dataclass(kw_only=True)
+class TargetSpec:
+    __pydantic_config__ = _STRICT
+
+    name: str = field(metadata={"pattern": NAME_PATTERN})
     type: Literal["local"] = "local"
-    root: str = Field("/", description="Directory that stands for / on this target. Absolute.")
+    root: str = field(default="/", metadata={
+        "description": "Directory that stands for / on this target. Absolute."})
 
-    @model_validator(mode="after")
-    def _root_is_absolute(self) -> TargetSpec:
+    def __post_init__(self) -> None:
         if not (self.root.startswith("/") or self.root.startswith("~")):
             raise ValueError(f"root {self.root!r} must be an absolute path")
-        return self
 
 
-class HttpProbe(_Strict):
-    url: str = Field(description="URL to GET, e.g. http://127.0.0.1:8080/healthz.")
-    status: int = Field(200, ge=100, le=599, description="Status code that means healthy.")
+@dataclass(kw_only=True)
+class HttpProbe:
+    __pydantic_config__ = _STRICT
+
+    url: str = field(metadata={
+        "description": "URL to GET, e.g. http://127.0.0.1:8080/healthz."})
+    status: int = field(default=200, metadata={
+        "ge": 100, "le": 599, "description": "Status code that means healthy."})
 
 
-class TcpProbe(_Strict):
-    host: str = Field(description="Host to connect to.")
-    port: int = Field(ge=1, le=65535)
+@dataclass(kw_only=True)
+class TcpProbe:
+    __pydantic_config__ = _STRICT
+
+    host: str = field(metadata={"description": "Host to connect to."})
+    port: int = field(metadata={"ge": 1, "le": 65535})
 
 
-class ProbeSpec(_Strict):
+@dataclass(kw_only=True)
+class ProbeSpec:
     """A check of the running thing, beyond the resources' own health.
 
     Exactly one of `http`, `tcp` or `command`; it passes when any of
     1 + `retries` attempts, `delay` apart, succeeds within `timeout`."""
 
+    __pydantic_config__ = _STRICT
+
     http: HttpProbe | None = None
     tcp: TcpProbe | None = None
-    command: str | None = Field(None, description="Shell command; exit 0 means healthy.")
-    timeout: Duration = Field(5.0, description="Each attempt's time limit.")
-    retries: int = Field(2, ge=0, le=20)
-    delay: Duration = Field(1.0, description="Wait between attempts.")
+    command: str | None = field(default=None, metadata={
+        "description": "Shell command; exit 0 means healthy."})
+    timeout: Duration = field(default=5.0, metadata={
+        "description": "Each attempt's time limit."})
+    retries: int = field(default=2, metadata={"ge": 0, "le": 20})
+    delay: Duration = field(default=1.0, metadata={"description": "Wait between attempts."})
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> ProbeSpec:
+    def __post_init__(self) -> None:
         chosen = [k for k in ("http", "tcp", "command") if getattr(self, k) is not None]
         if len(chosen) != 1:
             raise ValueError("give exactly one of http, tcp or command")
-        return self
 
 
-class AppSpec(_Strict):
-    name: str = Field(pattern=NAME_PATTERN)
-    path: str = Field(description="Directory of the app's manifests, relative to the repo root.")
-    target: str = Field("local", description="Name of the target the resources go to.")
+@dataclass(kw_only=True)
+class AppSpec:
+    __pydantic_config__ = _STRICT
+
+    name: str = field(metadata={"pattern": NAME_PATTERN})
+    path: str = field(metadata={
+        "description": "Directory of the app's manifests, relative to the repo root."})
+    target: str = field(default="local", metadata={
+        "description": "Name of the target the resources go to."})
     renderer: Literal["plain", "jinja", "overlay"] = "plain"
-    values: list[str] = Field(default_factory=list,
-                              description="Values files (repo paths), later ones win.")
-    vars: dict[str, Any] = Field(default_factory=dict, description="Inline values, win last.")
-    base: str | None = Field(None, description="Overlay renderer: the base directory.")
-    template: bool = Field(False, description="Overlay renderer: render base and overlay "
-                                              "through Jinja2 with the values.")
-    sync: SyncPolicy = Field(default_factory=SyncPolicy)
-    depends_on: list[str] = Field(default_factory=list, description="Apps synced before this one.")
-    probe: ProbeSpec | None = Field(None, description="Health check of the app as a whole.")
+    values: list[str] = field(default_factory=list, metadata={
+        "description": "Values files (repo paths), later ones win."})
+    vars: dict[str, Any] = field(default_factory=dict, metadata={
+        "description": "Inline values, win last."})
+    base: str | None = field(default=None, metadata={
+        "description": "Overlay renderer: the base directory."})
+    template: bool = field(default=False, metadata={
+        "description": "Overlay renderer: render base and overlay through Jinja2 with "
+                       "the values."})
+    sync: SyncPolicy = field(default_factory=SyncPolicy)
+    depends_on: list[str] = field(default_factory=list, metadata={
+        "description": "Apps synced before this one."})
+    probe: ProbeSpec | None = field(default=None, metadata={
+        "description": "Health check of the app as a whole."})
 
-    @model_validator(mode="after")
-    def _overlay_has_base(self) -> AppSpec:
+    def __post_init__(self) -> None:
         if self.renderer == "overlay" and not self.base:
             raise ValueError("renderer overlay needs base: the directory it patches")
-        return self
 
     @property
     def watched_paths(self) -> list[str]:
@@ -142,6 +224,9 @@ class AppSpec(_Strict):
         return [p for p in [self.path, self.base, *self.values] if p]
 
 
-class SystemSpec(_Strict):
-    apps: dict[str, AppSpec] = Field(default_factory=dict)
-    targets: dict[str, TargetSpec] = Field(default_factory=dict)
+@dataclass(kw_only=True)
+class SystemSpec:
+    __pydantic_config__ = _STRICT
+
+    apps: dict[str, AppSpec] = field(default_factory=dict)
+    targets: dict[str, TargetSpec] = field(default_factory=dict)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AppBusyError", "Workspace", "default_state_dir"]
 
-SYSTEM_CACHE_FORMAT = 1
+SYSTEM_CACHE_FORMAT = 2
 
 
 class AppBusyError(GitwardError):

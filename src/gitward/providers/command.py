@@ -11,6 +11,8 @@ guards say there is nothing to do, and runs otherwise.
   ``command``, ``cwd`` and ``env``, the fields that change what runs), so a
   guard-less command runs once, then again each time one of those changes.
 
+A rendered manifest's spec is checked by `CommandSpec` (`command_spec.py`).
+
 `read` evaluates the guards (running guard commands through the
 `Connection`), and returns no live resource when the command must run (the
 plan says create), the desired spec when it is converged (noop), or, for a
@@ -24,23 +26,18 @@ during every read; its exit code says healthy (0) or degraded.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Annotated, Any, ClassVar
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gitward.core.diff import diff_specs
-from gitward.core.errors import PathEscapeError
 from gitward.core.model import Action, Change, Health, Key, Resource
 from gitward.core.seams import Described
-from gitward.core.system import Duration
-from gitward.providers.connection import (
-    CommandResult,
-    Connection,
-    ProviderError,
-    normalise_target_path,
-)
+from gitward.providers.connection import CommandResult, Connection, ProviderError
+from gitward.providers.spec_models import SpecModels
 
-__all__ = ["CommandFailedError", "CommandProvider", "CommandSpec"]
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+__all__ = ["CommandFailedError", "CommandProvider"]
 
 RUN_FIELDS = ("command", "cwd", "env")  # what a guard-less command's "same spec" means
 ERROR_TAIL_LINES = 3
@@ -50,49 +47,12 @@ class CommandFailedError(ProviderError):
     """A command, undo or guard exited non-zero."""
 
 
-def _command_line(value: str | list[str]) -> str | list[str]:
-    if isinstance(value, str) and not value.strip():
-        raise ValueError("a command cannot be empty")
-    if isinstance(value, list) and (not value or not value[0]):
-        raise ValueError("a command list needs at least the program to run")
-    return value
-
-
-def _absolute(value: str) -> str:
-    try:
-        return normalise_target_path(value)
-    except PathEscapeError as exc:
-        raise ValueError(str(exc)) from None
-
-
-CommandLine = Annotated[str | list[str], AfterValidator(_command_line)]
-TargetPath = Annotated[str, AfterValidator(_absolute)]
-
-
-class CommandSpec(BaseModel):
-    """A command to run on the target, with guards that say when not to."""
-
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    command: CommandLine = Field(description="Shell text (run with /bin/sh -c) or an argv list.")
-    creates: TargetPath | None = Field(None, description="Converged once this path exists.")
-    unless: CommandLine | None = Field(None, description="Converged when this exits 0.")
-    onlyif: CommandLine | None = Field(None, description="Converged when this exits non-zero.")
-    cwd: TargetPath | None = Field(None, description="Working directory on the target; "
-                                                     "default /.")
-    env: dict[str, str] = Field(default_factory=dict,
-                                description="Variables added to the environment.")
-    timeout: Duration = Field(300.0, gt=0, description="Kill the command after this long.")
-    check: CommandLine | None = Field(None, description="Health probe run on every read: "
-                                                        "exit 0 = healthy, else degraded.")
-    undo: CommandLine | None = Field(None, description="Run when the resource is pruned.")
-
-
 class CommandProvider:
     """The Command kind on one target, through a `Connection`."""
 
     kinds: ClassVar[frozenset[str]] = frozenset({"Command"})
-    spec_models: ClassVar[Mapping[str, type[BaseModel]]] = {"Command": CommandSpec}
+    spec_models: ClassVar[Mapping[str, type[BaseModel]]] = SpecModels(
+        "gitward.providers.command_spec", {"Command": "CommandSpec"})
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection

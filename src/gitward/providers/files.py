@@ -38,9 +38,7 @@ import errno
 import hashlib
 import json
 from collections.abc import Callable, Collection, Mapping
-from typing import Any, ClassVar, TypeVar
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from gitward.core.diff import diff_specs
 from gitward.core.model import Action, Change, DiffItem, Health, Key, Resource
@@ -48,9 +46,12 @@ from gitward.core.seams import Described
 from gitward.providers.connection import Connection, FileStat
 from gitward.providers.errors import ProviderError, TargetIOError
 from gitward.providers.file_facts import same_facts, stat_facts
-from gitward.providers.file_specs import DirectorySpec, FileSpec, SymlinkSpec
+from gitward.providers.spec_models import SpecModels
 
-__all__ = ["DirectorySpec", "FileSpec", "FilesProvider", "SymlinkSpec"]
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+__all__ = ["FilesProvider"]
 
 TEXT_DIFF_LIMIT = 64 * 1024  # larger files are summarised in diffs, not shown
 BACKUP_FORMAT = "gitward-backup/1"
@@ -68,8 +69,9 @@ class FilesProvider:
     """
 
     kinds: ClassVar[frozenset[str]] = frozenset(_TYPE_OF_KIND)
-    spec_models: ClassVar[Mapping[str, type[BaseModel]]] = {
-        "File": FileSpec, "Directory": DirectorySpec, "Symlink": SymlinkSpec}
+    spec_models: ClassVar[Mapping[str, type[BaseModel]]] = SpecModels(
+        "gitward.providers.file_specs",
+        {"File": "FileSpec", "Directory": "DirectorySpec", "Symlink": "SymlinkSpec"})
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -78,7 +80,7 @@ class FilesProvider:
     def describe(cls, kind: str, spec: BaseModel) -> Described:
         """The normalised spec the planner compares, its claim and secret fields."""
         data = spec.model_dump(exclude_none=True, exclude={"sensitive"})
-        if isinstance(spec, FileSpec):
+        if kind == "File":
             data["sha256"] = hashlib.sha256(file_bytes(data)).hexdigest()
         secret = getattr(spec, "sensitive", False)
         return Described(data, claim=f"fs:{data['path']}",
