@@ -120,6 +120,7 @@ class Env:
 
 
 HEAVY = ("pygit2", "yaml", "jinja2", "pydantic", "sqlalchemy", "alembic")
+FULL_SYNC = "gitward.engine.render"   # loaded by a full sync, never by the seal's
 
 # The CLI in a fresh interpreter; at exit it reports which heavy modules were loaded.
 _RUN = """
@@ -135,9 +136,10 @@ main()
 
 def sync_loading(env: Env, *extra: str) -> tuple[dict[str, Any], list[str]]:
     """`gitward sync --all` in a fresh interpreter: its report of the first app, and
-    which of the libraries only a change needs it loaded."""
+    which of the libraries only a change needs it loaded (and `FULL_SYNC` if the
+    seal did not answer)."""
     done = subprocess.run(
-        [sys.executable, "-c", _RUN.format(heavy=HEAVY), "sync", "--all",
+        [sys.executable, "-c", _RUN.format(heavy=(*HEAVY, FULL_SYNC)), "sync", "--all",
          *env.args("--output", "json", *extra)],
         capture_output=True, text=True, timeout=120, cwd=env.tmp,
         env={**os.environ, "GITWARD_STATE_DIR": str(env.state)})

@@ -13,7 +13,7 @@ from gitward.engine.sync import sync_apps
 from gitward.engine.workspace import Workspace
 from gitward.stores import open_store
 
-from .conftest import SYSTEM, Env, file_manifest, sync_loading
+from .conftest import FULL_SYNC, SYSTEM, Env, file_manifest, sync_loading
 
 FILES = {"gitward.yaml": SYSTEM,
          "apps/web/files.yaml": file_manifest("motd", "/etc/motd", "hello\n")
@@ -30,7 +30,7 @@ def _sealed(env: Env) -> None:
 def test_a_sealed_noop_is_recorded_like_any_sync(env: Env) -> None:
     _sealed(env)
     report, loaded = sync_loading(env)
-    assert "pydantic" not in loaded   # the seal answered
+    assert FULL_SYNC not in loaded   # the seal answered
     assert report["counts"]["unchanged"] == 2 and report["health"] == "healthy"
     runs = env.history("web")
     assert runs[0]["id"] == report["run"] and runs[0]["outcome"] == "succeeded"
@@ -49,7 +49,7 @@ def test_same_size_content_change_is_healed(env: Env) -> None:
     motd.write_text("HELLO\n")                                  # same size
     os.utime(motd, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the old mtime
     healed, loaded = sync_loading(env)
-    assert "pydantic" in loaded and healed["counts"]["updated"] == 1
+    assert FULL_SYNC in loaded and healed["counts"]["updated"] == 1
     assert env.read("/etc/motd") == "hello\n"
 
 
@@ -79,9 +79,9 @@ def test_another_run_in_between_is_not_taken_on_trust(env: Env) -> None:
     finally:
         ws.close()
     report, loaded = sync_loading(env)
-    assert "pydantic" in loaded and report["outcome"] == "succeeded"
+    assert FULL_SYNC in loaded and report["outcome"] == "succeeded"
     again, loaded = sync_loading(env)
-    assert "pydantic" not in loaded and again["run"] == report["run"] + 1
+    assert FULL_SYNC not in loaded and again["run"] == report["run"] + 1
 
 
 def test_a_pin_sends_the_sync_back_to_the_full_path(env: Env) -> None:
@@ -92,7 +92,7 @@ def test_a_pin_sends_the_sync_back_to_the_full_path(env: Env) -> None:
     assert env.read("/etc/motd") == "second\n"
     assert env.cli("rollback", "web", "--pin", first, "--reason", "test").code == 0
     report, loaded = sync_loading(env)
-    assert "pydantic" in loaded and report["pinned"] == first
+    assert FULL_SYNC in loaded and report["pinned"] == first
     assert env.read("/etc/motd") == "hello\n"
 
 
@@ -101,7 +101,7 @@ def test_another_root_does_not_use_this_roots_seal(env: Env) -> None:
     other = env.tmp / "other-root"
     other.mkdir()
     report, loaded = sync_loading(replace(env, target=other))
-    assert "pydantic" in loaded and report["counts"]["created"] == 2
+    assert FULL_SYNC in loaded and report["counts"]["created"] == 2
     assert (other / "etc/motd").read_text() == "hello\n"
 
 
@@ -122,7 +122,7 @@ def test_a_change_in_the_same_clock_tick_is_caught_by_the_bytes(env: Env) -> Non
                  for r in live)
     payload.write_bytes(pickle.dumps({"resources": (desired, live)}))
     healed, loaded = sync_loading(env)
-    assert "pydantic" in loaded and healed["counts"]["updated"] == 1
+    assert FULL_SYNC in loaded and healed["counts"]["updated"] == 1
     assert env.read("/etc/motd") == "hello\n"
 
 
@@ -130,9 +130,9 @@ def test_files_written_by_the_sealing_run_are_trusted_once_hashed(env: Env) -> N
     _sealed(env)
     time.sleep(0.06)   # past the window in which a ctime is too close to trust
     second, loaded = sync_loading(env)     # hashes what the first run wrote
-    assert "pydantic" not in loaded and second["counts"]["unchanged"] == 2
+    assert FULL_SYNC not in loaded and second["counts"]["unchanged"] == 2
     third, loaded = sync_loading(env)
-    assert "pydantic" not in loaded and third["run"] == second["run"] + 1
+    assert FULL_SYNC not in loaded and third["run"] == second["run"] + 1
 
 
 def test_an_app_that_keeps_a_resource_git_dropped_is_not_sealed(env: Env) -> None:
@@ -144,4 +144,55 @@ def test_an_app_that_keeps_a_resource_git_dropped_is_not_sealed(env: Env) -> Non
     assert (env.target / "etc/conf.d").is_dir() and first["outcome"] == "succeeded"
     again, loaded = sync_loading(env)
     assert again["outcome"] == "succeeded"
-    assert "pydantic" in loaded   # the inventory holds more than Git: the full sync looks
+    assert FULL_SYNC in loaded   # the inventory holds more than Git: the full sync looks
+
+
+# -- a new commit, planned from the seal --------------------------------------
+
+ISSUE = file_manifest("issue", "/etc/issue", "welcome\n")
+
+
+def test_a_new_commit_changes_only_what_it_changed_and_heals_drift(env: Env) -> None:
+    env.commit({"apps/web/more.yaml": ISSUE})
+    _sealed(env)
+    time.sleep(0.06)   # what the sealing run wrote is past the racy window: trusted
+    issue = env.target / "etc/issue"
+    before = issue.stat()
+    issue.write_text("WELCOME\n")                               # same size, by hand
+    os.utime(issue, ns=(before.st_atime_ns, before.st_mtime_ns))
+    (env.target / "etc/conf.d").chmod(0o777)                     # and a mode, by hand
+    env.commit({"apps/web/files.yaml": FILES["apps/web/files.yaml"].replace(
+        "hello", "hello again")})
+    report, _ = sync_loading(env)
+    assert report["counts"]["updated"] == 3 and report["outcome"] == "succeeded"
+    assert env.read("/etc/motd") == "hello again\n" and env.read("/etc/issue") == "welcome\n"
+    assert (env.target / "etc/conf.d").stat().st_mode & 0o777 == 0o750
+    time.sleep(0.06)
+    sync_loading(env)                       # hashes what that run wrote
+    again, loaded = sync_loading(env)
+    assert FULL_SYNC not in loaded and again["counts"]["unchanged"] == 3   # sealed anew
+
+
+def test_a_resource_dropped_from_git_is_pruned_by_the_sealed_inventory(env: Env) -> None:
+    _sealed(env)
+    env.commit({"apps/web/files.yaml": file_manifest("motd", "/etc/motd", "hello\n")})
+    report, _ = sync_loading(env)
+    assert report["counts"]["deleted"] == 1 and not env.exists("/etc/conf.d")
+    assert env.read("/etc/motd") == "hello\n"
+
+
+def test_a_new_commit_after_another_run_plans_from_the_store(env: Env) -> None:
+    """Another process's run may change the inventory: the seal no longer speaks
+    for it, so what that run added is pruned when Git drops it."""
+    _sealed(env)
+    env.commit({"apps/web/more.yaml": ISSUE})
+    ws = Workspace(repo=str(env.origin), store=open_store(env.store), state_dir=env.state,
+                   root_overrides={"local": str(env.target)})
+    try:
+        assert sync_apps(ws, ["web"])[0].outcome is Outcome.succeeded   # not sealing
+    finally:
+        ws.close()
+    assert env.read("/etc/issue") == "welcome\n"
+    env.commit({"apps/web/more.yaml": None})
+    report, _ = sync_loading(env)
+    assert report["counts"]["deleted"] == 1 and not env.exists("/etc/issue")

@@ -16,18 +16,27 @@ commit, another run, a pin, a path whose facts differ. A file whose ctime is
 not clearly older than the run that sealed it might have been written in the
 same clock tick after that run's lstat (git's "racy" entries); it is read and
 hashed instead of trusted, and its facts are sealed afresh.
+
+The full sync of a new commit asks the seal too (`sealed_state`): so long as
+no other run touched the app, the seal is its inventory, and a resource that
+Git still declares as sealed, at a path whose facts are as sealed, is in sync
+without being read or compared. Only what the commit changed, what drifted
+and what went away is looked at, so the cost of a sync follows the change,
+not the size of the app.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from gitward.core.errors import GitwardError
 from gitward.core.model import Action, Change, Health, Key, Outcome, Plan, Resource
 from gitward.core.order import order_apps
 from gitward.engine.cache import load_entry, save_entry
@@ -35,10 +44,12 @@ from gitward.engine.report import AppReport
 
 if TYPE_CHECKING:
     from gitward.engine.workspace import Workspace
+    from gitward.providers.connection import LocalConnection
 
-__all__ = ["AppSeal", "forget_app", "remember_app", "remember_system", "sealable", "sealed_sync"]
+__all__ = ["AppSeal", "SealedState", "forget_app", "remember_app", "remember_system",
+           "sealable", "sealed_state", "sealed_sync"]
 
-SEAL_FORMAT = 3
+SEAL_FORMAT = 4
 SEALABLE_KINDS = frozenset({"File", "Directory"})
 RACY_NS = 50_000_000   # a ctime this close to the sealing run's start is not trusted
 
@@ -48,6 +59,7 @@ class AppSeal:
     """One converged app as its last run left it: the small part, rewritten by
     every sealed sync, and the name of the file holding its resources."""
 
+    revision: str
     run: int
     root: str                        # the host directory of the app's target
     tree_id: str | None
@@ -65,13 +77,16 @@ def _index_file(ws: Workspace) -> Path:
 
 def remember_system(ws: Workspace, revision: str, depends_on: Mapping[str, Sequence[str]]
                     ) -> None:
-    """Note which apps the system map has at `revision` (the seal of `--all`)."""
+    """Note which apps the system map has at `revision` (the seal of `--all`).
+
+    Apps sealed at an earlier revision keep their seals: the sync of the new
+    commit plans from them (`sealed_state`) and then seals them afresh."""
     path = _index_file(ws)
     entry = load_entry(path)
     deps = {k: list(v) for k, v in depends_on.items()}
     if entry.get("revision") == revision and entry.get("depends_on") == deps:
         return   # noted by an earlier sync at this revision
-    apps = entry.get("apps", {}) if entry.get("revision") == revision else {}
+    apps = entry.get("apps", {})
     save_entry(path, {"revision": revision, "depends_on": deps,
                       "apps": {k: v for k, v in apps.items() if k in depends_on}})
 
@@ -87,7 +102,7 @@ def remember_app(ws: Workspace, name: str, revision: str, run: int, root: str,
     resources = f"{path.name}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
     save_entry(path.with_name(resources), {"resources": (tuple(desired),
                                                          tuple(live[r.key] for r in desired))})
-    seal = AppSeal(run, root, tree_id, started_ns, resources)
+    seal = AppSeal(revision, run, root, tree_id, started_ns, resources)
     save_entry(path, {**entry, "apps": {**entry.get("apps", {}), name: seal}})
 
 
@@ -120,7 +135,8 @@ def sealed_sync(ws: Workspace, names: Sequence[str], all_apps: bool, *, wait: fl
     if any(not isinstance(seals.get(name), AppSeal) for name in names):
         return None
     snapshot = ws.snapshot()
-    if snapshot.revision != entry.get("revision"):
+    if snapshot.revision != entry.get("revision") or any(
+            seals[name].revision != snapshot.revision for name in names):
         return None
     order = order_apps(depends_on, names)
     with contextlib.ExitStack() as locks:
@@ -151,6 +167,34 @@ _Checked = tuple[tuple[Resource, ...], tuple[Resource, ...], bool]
 def _verify(ws: Workspace, name: str, seal: AppSeal, resources: Path) -> _Checked | None:
     """(desired, live as it is now, whether any facts were refreshed) if the app is
     still as sealed, else None."""
+    pair = _sealed_pair(ws, name, seal, resources)
+    if pair is None:
+        return None
+    from gitward.providers.connection import LocalConnection
+
+    connection = LocalConnection(seal.root)
+    desired, sealed_live = pair
+    live: list[Resource] = []
+    refreshed = False
+    inside: set[str] = set()
+    for want, was in zip(desired, sealed_live, strict=True):
+        if not _unchanged(connection, was, inside):
+            return None
+        if _racy(was.spec, seal):
+            now = _facts_now(connection, was)   # taken before the read, as any write moves them
+            data = connection.read_file(was.spec["path"])
+            if now is None or data is None or \
+                    hashlib.sha256(data).hexdigest() != want.spec.get("sha256"):
+                return None
+            was, refreshed = replace(was, spec={**was.spec, **now}), True
+        live.append(was)
+    return desired, tuple(live), refreshed
+
+
+def _sealed_pair(ws: Workspace, name: str, seal: AppSeal, resources: Path
+                 ) -> tuple[tuple[Resource, ...], tuple[Resource, ...]] | None:
+    """The sealed (desired, live) if the seal still holds: ours, no pin, and no run
+    of the app since the sealing one (which alone may change its inventory)."""
     if not seal.root.startswith("/"):
         return None   # written by another gitward: not ours to trust
     state = ws.store.app_state(name)
@@ -162,28 +206,94 @@ def _verify(ws: Workspace, name: str, seal: AppSeal, resources: Path) -> _Checke
     pair = load_entry(resources).get("resources")
     if not isinstance(pair, tuple) or len(pair) != 2 or len(pair[0]) != len(pair[1]):
         return None
-    from gitward.providers.connection import LocalConnection
+    return pair
+
+
+def _facts_now(connection: LocalConnection, sealed: Resource) -> dict[str, Any] | None:
+    """The lstat facts of a sealed live resource's path if they are still as sealed."""
     from gitward.providers.file_facts import same_facts, stat_facts
 
-    connection = LocalConnection(seal.root)
-    desired, sealed_live = pair
-    live: list[Resource] = []
-    refreshed = False
-    for want, was in zip(desired, sealed_live, strict=True):
-        path = was.spec["path"]
-        st = connection.stat(path)
-        if st is None:
-            return None
-        now = stat_facts(path, st)
-        if not same_facts(was.spec, now):
-            return None
-        if now["type"] == "file" and now["ctime_ns"] >= seal.started_ns - RACY_NS:
-            data = connection.read_file(path)
-            if data is None or hashlib.sha256(data).hexdigest() != want.spec.get("sha256"):
-                return None
-            was, refreshed = replace(was, spec={**was.spec, **now}), True
-        live.append(was)
-    return desired, tuple(live), refreshed
+    path = sealed.spec["path"]
+    st = connection.stat(path)
+    if st is None:
+        return None
+    now = stat_facts(path, st)
+    return now if same_facts(sealed.spec, now) else None
+
+
+def _unchanged(connection: LocalConnection, sealed: Resource, inside: set[str]) -> bool:
+    """Whether the path of a sealed live resource still gives its sealed facts.
+
+    Each directory is proved inside the target root once per look (through
+    `host_path`, which refuses a symlink out of it); its other files are
+    lstat'ed directly. This only ever trusts a path whose facts, inode and
+    ctime included, are the sealed ones, so what it finds is the sealed file."""
+    from gitward.providers.file_facts import lstat_matches
+
+    path = sealed.spec["path"]
+    parent = path.rpartition("/")[0]
+    try:
+        if parent in inside:
+            host = path if connection.root == "/" else connection.root + path
+        else:
+            host = connection.host_path(path)
+            inside.add(parent)
+        return lstat_matches(sealed.spec, os.lstat(host))
+    except (OSError, GitwardError):
+        return False
+
+
+def _racy(facts: Mapping[str, Any], seal: AppSeal) -> bool:
+    return bool(facts.get("type") == "file" and facts["ctime_ns"] >= seal.started_ns - RACY_NS)
+
+
+@dataclass(frozen=True, slots=True)
+class SealedState:
+    """What an app's seal vouches for in a full sync, at any revision.
+
+    `inventory` and `recorded` stand for the store's (the sealing run left the
+    inventory exactly as it declared), and `trusted` holds the live state of
+    each desired resource that Git still declares as sealed at a path whose
+    facts are as sealed: those are in sync without a read or a diff."""
+
+    inventory: dict[Key, Resource]
+    recorded: dict[Key, Resource]
+    trusted: dict[Key, Resource]
+
+
+def sealed_state(ws: Workspace, name: str, root: str, desired: Sequence[Resource]
+                 ) -> SealedState | None:
+    """The seal of `name` (its target now at host directory `root`) as it bears on
+    syncing `desired`; None if the app has no seal that still holds."""
+    seal = load_entry(_index_file(ws)).get("apps", {}).get(name)
+    if not isinstance(seal, AppSeal) or seal.root != root:
+        return None
+    pair = _sealed_pair(ws, name, seal, _index_file(ws).with_name(seal.resources))
+    if pair is None:
+        return None
+    from gitward.providers.connection import LocalConnection
+
+    connection = LocalConnection(root)
+    inventory = {r.key: r for r in pair[0]}
+    # A file whose sealed ctime is too close to the sealing run may have changed
+    # since in the same clock tick: its sealed sha256 must not stand for its bytes.
+    recorded = {r.key: r for r in pair[1] if not _racy(r.spec, seal)}
+    trusted: dict[Key, Resource] = {}
+    inside: set[str] = set()
+    for want in desired:
+        was = inventory.get(want.key)
+        sealed_live = recorded.get(want.key)
+        if was is None or sealed_live is None or not _same_intent(was, want):
+            continue
+        if _unchanged(connection, sealed_live, inside):
+            trusted[want.key] = sealed_live
+    return SealedState(inventory, recorded, trusted)
+
+
+def _same_intent(a: Resource, b: Resource) -> bool:
+    """Whether two desired resources ask for the same (where they were written aside)."""
+    return (a.spec == b.spec and a.wave == b.wave and a.depends_on == b.depends_on
+            and a.prune == b.prune and a.claim == b.claim and a.sensitive == b.sensitive)
 
 
 def _record(ws: Workspace, name: str, revision: str, subject: str,

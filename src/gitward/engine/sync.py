@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from gitward.core.errors import GitwardError
 from gitward.core.model import (
     Action,
+    Change,
     Health,
     Key,
     Outcome,
@@ -34,6 +35,7 @@ from gitward.engine.workspace import Workspace
 
 if TYPE_CHECKING:
     from gitward.core.system import AppSpec
+    from gitward.engine.seal import SealedState
 
 __all__ = ["AppReport", "plan_app", "sync_app", "sync_apps"]
 
@@ -49,6 +51,7 @@ class _Prepared:
     live: dict[Key, Resource]
     plan: Plan
     pinned: str | None
+    trusted: Collection[Key] = ()     # in sync by the app's seal: neither read nor diffed
 
 
 def _provider_of(ws: Workspace) -> Callable[[Key], Provider]:
@@ -77,14 +80,23 @@ def _prepare(ws: Workspace, name: str, desired: list[Resource] | None = None,
     snapshot, app, pinned = ws.snapshot_for(name)
     if desired is None:
         desired = render_app(snapshot, app, ws.system(), ws.state_dir)
-    inventory = ws.store.inventory(name)
-    recorded = ws.store.recorded(name)
+    sealed = _sealed_state(ws, name, app, desired) if only is None else None
+    if sealed is not None:
+        inventory, recorded, trusted = sealed.inventory, sealed.recorded, sealed.trusted
+    else:
+        inventory, recorded, trusted = ws.store.inventory(name), ws.store.recorded(name), {}
     wanted = {r.key: r for r in desired}
     gone = [r for k, r in inventory.items() if k not in wanted]
-    live = read_live(ws, [*desired, *gone], recorded)
+    live = read_live(ws, [r for r in [*desired, *gone] if r.key not in trusted], recorded)
+    live.update(trusted)
     provider_of = _provider_of(ws)
-    plan = plan_changes(snapshot.revision, desired, live, inventory,
-                        lambda d, lv: provider_of(d.key).diff(d, lv),
+
+    def differ(want: Resource, seen: Resource | None) -> Change:
+        if want.key in trusted:
+            return Change(want.key, Action.noop, want, seen)
+        return provider_of(want.key).diff(want, seen)
+
+    plan = plan_changes(snapshot.revision, desired, live, inventory, differ,
                         prune=app.sync.prune, allow_empty=app.sync.allow_empty)
     if only is not None:
         # A sync of one resource: its change alone; nothing else applied or pruned.
@@ -94,7 +106,18 @@ def _prepare(ws: Workspace, name: str, desired: list[Resource] | None = None,
                                f"{snapshot.revision[:12]}")
         plan = Plan(plan.revision, chosen)
         desired = [r for r in desired if r.key == only]
-    return _Prepared(app, snapshot, desired, inventory, live, plan, pinned)
+    return _Prepared(app, snapshot, desired, inventory, live, plan, pinned, frozenset(trusted))
+
+
+def _sealed_state(ws: Workspace, name: str, app: AppSpec, desired: list[Resource]
+                  ) -> SealedState | None:
+    """What the app's seal vouches for, in a one-shot command that keeps seals."""
+    if not ws.seal:
+        return None
+    from gitward.engine.seal import sealed_state
+
+    root = os.path.expanduser(ws.target(app.target).root)
+    return sealed_state(ws, name, root, desired)
 
 
 def _health(ws: Workspace, desired: list[Resource], live: Mapping[Key, Resource],
@@ -253,8 +276,8 @@ def _remember_noops(ws: Workspace, name: str, prep: _Prepared) -> None:
     entries = []
     for change in prep.plan.changes:
         desired = change.desired
-        if change.action is not Action.noop or desired is None:
-            continue
+        if change.action is not Action.noop or desired is None or change.key in prep.trusted:
+            continue   # a trusted resource is in the inventory as sealed
         known = prep.inventory.get(change.key)
         if known is None:
             adopt_backup(ws.store, _provider_of(ws)(change.key), change)

@@ -8,12 +8,14 @@ pydantic models just to compare a few numbers.
 
 from __future__ import annotations
 
+import os
+import stat as stat_mod
 from collections.abc import Mapping
 from typing import Any
 
 from gitward.providers.connection import FileStat
 
-__all__ = ["CACHE_FACTS", "same_facts", "stat_facts"]
+__all__ = ["CACHE_FACTS", "lstat_matches", "same_facts", "stat_facts"]
 
 # A regular file whose facts all stay the same still has the bytes it had: any
 # write changes its ctime, which no user can set back.
@@ -40,3 +42,18 @@ def same_facts(recorded: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
         return False
     names = CACHE_FACTS if kind == "file" else _DIR_FACTS
     return all(recorded.get(name) == now.get(name) for name in names)
+
+
+def lstat_matches(recorded: Mapping[str, Any], st: os.stat_result) -> bool:
+    """``same_facts(recorded, stat_facts(path, file_stat(st)))`` without building
+    either: the check the seal makes of every path of a large app."""
+    kind = recorded.get("type")
+    if kind == "file":
+        if not stat_mod.S_ISREG(st.st_mode) or (
+                recorded.get("size"), recorded.get("mtime_ns"), recorded.get("ctime_ns"),
+                recorded.get("inode")) != (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
+            return False
+    elif kind != "dir" or not stat_mod.S_ISDIR(st.st_mode):
+        return False
+    return bool(recorded.get("mode") == f"{stat_mod.S_IMODE(st.st_mode):04o}"
+                and recorded.get("uid") == st.st_uid and recorded.get("gid") == st.st_gid)
