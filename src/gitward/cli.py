@@ -121,7 +121,8 @@ def sync(apps: tuple[str, ...], all_apps: bool, dry_run: bool, wait: float, repo
     """Converge apps to the repository, in dependency order, and record the runs."""
     out = text_or_json(output)
     with guarded(out):
-        ws = workspace(out, repo, ref, store, roots, state_dir, seal=not dry_run)
+        ws = workspace(out, repo, ref, store, roots, state_dir, seal=not dry_run,
+                       fetch_ahead=True)
         from gitward.engine.seal import sealed_sync
 
         # Nothing new since the last sync: recorded from the seal, nothing loaded.

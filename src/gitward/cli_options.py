@@ -89,17 +89,32 @@ def parse_roots(values: tuple[str, ...], out: Output) -> dict[str, str]:
 
 
 def workspace(out: Output, repo: str, ref: str | None, store: str | None,
-              roots: tuple[str, ...], state_dir: Path | None, *, seal: bool = False) -> Any:
-    from gitward.engine.workspace import Workspace, default_state_dir
+              roots: tuple[str, ...], state_dir: Path | None, *, seal: bool = False,
+              fetch_ahead: bool = False) -> Any:
+    """The command's workspace; with `fetch_ahead`, the source is fetched while the
+    store opens (for commands that always need the head)."""
+    from gitward.engine.workspace import FetchAhead, Workspace, default_state_dir
     from gitward.stores import open_store
 
     # A one-shot command keeps what it allocates (resources, documents) to its end
     # and makes little cyclic garbage; at the default thresholds the collector scans
     # all of it again and again (~20 ms of a one-file sync of 1,000 files).
     gc.set_threshold(20_000, 50, 100)
-    ws = Workspace(repo=repo, ref=ref, store=open_store(store),
-                   state_dir=state_dir or default_state_dir(),
-                   root_overrides=parse_roots(roots, out), seal=seal, objects="git")
+    overrides = parse_roots(roots, out)
+    state = state_dir or default_state_dir()
+    ahead = None
+    if fetch_ahead:
+        from gitward.sources.git import GitSource
+
+        ahead = FetchAhead(GitSource(repo, state, objects="git"), ref)
+    try:
+        opened = open_store(store)
+    except BaseException:
+        if ahead is not None:
+            ahead.wait()
+        raise
+    ws = Workspace(repo=repo, ref=ref, store=opened, state_dir=state, root_overrides=overrides,
+                   seal=seal, objects="git", ahead=ahead)
     click.get_current_context().call_on_close(ws.close)
     return ws
 

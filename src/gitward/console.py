@@ -119,8 +119,12 @@ class Output:
         return self._err
 
     def emit_json(self, data: Any) -> None:
-        # Streamed: a sync of ten thousand resources should not build its report twice.
-        json.dump(data, sys.stdout, indent=2, default=str)
+        # Indented for a person at a terminal. For a pipe (a script, jq), compact:
+        # Python's C encoder writes the report of a large sync ~10x faster.
+        if sys.stdout.isatty():
+            json.dump(data, sys.stdout, indent=2, default=str)
+        else:
+            sys.stdout.write(json.dumps(data, default=str))
         sys.stdout.write("\n")
 
     def error(self, message: str) -> None:

@@ -94,6 +94,14 @@ def test_block_nesting_counts_too() -> None:
         load_documents(data, "deep.yaml")
 
 
+def test_deep_nesting_after_many_shallow_documents_is_refused() -> None:
+    # Each document is bounded on its own; the deep one must still be found.
+    shallow = b"a: 1\n---\n" * 100
+    deep = "".join(f"{'  ' * level}k{level}:\n" for level in range(70)).encode() + b"  " * 70
+    with pytest.raises(ManifestError, match=r"^deep\.yaml:265: nested deeper than 64"):
+        load_documents(shallow + deep + b"x\n---\nb: 2\n", "deep.yaml")
+
+
 def test_invalid_utf8_names_line_and_byte() -> None:
     with pytest.raises(ManifestError, match=r"^x\.yaml:2: not valid UTF-8 at byte offset 8 "
                                             r"\(column 4, b'\\xff'\)"):

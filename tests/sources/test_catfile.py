@@ -244,3 +244,25 @@ def test_git_missing_from_path_says_so(origin: Origin, monkeypatch: pytest.Monke
     monkeypatch.setenv("PATH", "")
     with pytest.raises(MirrorReadError, match="install git or put it on PATH"):
         CatFileObjects(origin.bare).blob("0" * 40)
+
+
+def test_files_read_ahead_in_batches_read_as_without(origin: Origin, state_dir: Path) -> None:
+    files = {f"files/f{i}.txt": f"file {i}\n" * (i % 7 + 1) for i in range(600)}
+    sha = origin.commit({**files, **FILES})
+    source = GitSource(str(origin.bare), state_dir, objects="git")
+    snapshot = source.fetch()
+    # More than one batch; a link and a path that is not there are left to `read`.
+    snapshot.prefetch([*files, "apps/web/link.yaml", "nope.txt", "files/f3.txt"])
+    objects = source.objects
+    objects.prefetch(["0" * 40, sha])                   # a missing object and a commit
+
+    assert [snapshot.read(path) for path in files] == [text.encode() for text in files.values()]
+    assert snapshot.read("apps/web/link.yaml") == b"c\n"
+    with pytest.raises(FileNotFoundError):
+        snapshot.read("nope.txt")
+    with pytest.raises(MirrorReadError, match=f"object {'0' * 40} is missing from the mirror"):
+        objects.blob("0" * 40)
+    with pytest.raises(MirrorReadError, match="is a commit where a blob was expected"):
+        objects.blob(sha)
+    assert snapshot.read("files/f3.txt") == files["files/f3.txt"].encode()   # read again
+    source.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from gitward.core.system import AppSpec, SystemSpec, TargetSpec
     from gitward.sources.objects import ObjectsKind
 
-__all__ = ["AppBusyError", "Workspace", "default_state_dir"]
+__all__ = ["AppBusyError", "FetchAhead", "Workspace", "default_state_dir"]
 
 SYSTEM_CACHE_FORMAT = 2
 
@@ -43,6 +44,40 @@ def default_state_dir() -> Path:
     return Path(base).expanduser() / "gitward"
 
 
+class FetchAhead:
+    """A fetch of the source that runs while a command sets up the rest.
+
+    A one-shot command spends tens of milliseconds waiting for ``git fetch``
+    and as many opening its store and loading modules; a thread lets the two
+    overlap. `result` waits for it and raises what the fetch raised."""
+
+    def __init__(self, source: Any, ref: str | None) -> None:
+        self.source = source
+        self._outcome: list[Any] = []
+        self._thread = threading.Thread(target=self._run, args=(ref,), name="gitward-fetch",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, ref: str | None) -> None:
+        try:
+            self._outcome.append(self.source.fetch(ref))
+        except BaseException as error:  # handed to the thread that asks for the result
+            self._outcome.append(error)
+
+    def result(self) -> Snapshot:
+        self._thread.join()
+        found = self._outcome[0]
+        if isinstance(found, BaseException):
+            raise found
+        snapshot: Snapshot = found
+        return snapshot
+
+    def wait(self) -> None:
+        """Let the fetch end (a command that fails before it needs the snapshot
+        must not leave git writing the mirror after it exits)."""
+        self._thread.join()
+
+
 @dataclass
 class Workspace:
     repo: str
@@ -54,6 +89,7 @@ class Workspace:
     # How Git objects are read: "git" (one `git cat-file` process, cheapest for a
     # one-shot command) or "pygit2" (libgit2, cheapest once loaded: the agent).
     objects: ObjectsKind = "pygit2"
+    ahead: FetchAhead | None = None     # a fetch of the head already under way
     _source: Any = None
     _snapshot: Snapshot | None = None
     _system: SystemSpec | None = None
@@ -64,6 +100,8 @@ class Workspace:
 
     @property
     def source(self) -> Any:
+        if self._source is None and self.ahead is not None:
+            self._source = self.ahead.source
         if self._source is None:
             from gitward.sources.git import GitSource
 
@@ -73,7 +111,8 @@ class Workspace:
     def snapshot(self) -> Snapshot:
         """The repository at `ref` (default branch if unset), fetched once."""
         if self._snapshot is None:
-            self._snapshot = self.source.fetch(self.ref)
+            ahead, self.ahead = self.ahead, None
+            self._snapshot = ahead.result() if ahead else self.source.fetch(self.ref)
         return self._snapshot
 
     def system(self) -> SystemSpec:
@@ -192,6 +231,8 @@ class Workspace:
     def close(self) -> None:
         """Save what the snapshots learnt of their commits (so the next command at the
         same commit reads no Git objects), then close the store."""
+        if self.ahead is not None:
+            self.ahead.wait()
         remember = getattr(self._source, "remember", None)
         if remember is not None:
             for snap in (self._snapshot, *self._pinned.values()):

@@ -81,6 +81,9 @@ def resolve_all(documents: Iterable[Document], snapshot: Snapshot, app: AppSpec,
             from gitward.renderers.values import template_context
 
             context = template_context(snapshot, app)
+    prefetch = getattr(snapshot, "prefetch", None)   # a Git snapshot reads them in one batch
+    if prefetch is not None:
+        prefetch(source_files(documents))
     return [resolve_sources(doc, snapshot, app, context) for doc in documents]
 
 

@@ -191,12 +191,21 @@ def _child(node: yaml.Node, part: str | int) -> tuple[int, yaml.Node] | None:
     return None
 
 
+# A line starting a new document: no collection stays open across it (YAML
+# forbids such a line inside any content), so each document nests on its own.
+_DOCUMENT_START = re.compile(rb"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+
+
 def _nesting_bound(data: bytes) -> int:
     """An upper bound of how deep a file without aliases can nest: every
     collection has an indicator character of its own (block sequence ``-``,
-    block mapping ``:`` or ``?``, flow ``[`` and ``{``)."""
+    block mapping ``:`` or ``?``, flow ``[`` and ``{``), within its document."""
+    return max(_indicators(document) for document in _DOCUMENT_START.split(data)) + 1
+
+
+def _indicators(data: bytes) -> int:
     return (data.count(b"-") + data.count(b":") + data.count(b"?") + data.count(b"[")
-            + data.count(b"{") + 1)
+            + data.count(b"{"))
 
 
 def _construct_documents(text: str, path: str) -> list[Document]:

@@ -49,6 +49,7 @@ import re
 import subprocess
 import threading
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
 
 from gitward.sources.errors import MirrorReadError
@@ -76,6 +77,9 @@ _NO_TIME = 2**63  # out of range: refused below
 _CRUD = bytes(range(33)) + b",:;<>\"\\'"  # what libgit2 trims around names and emails
 _MAX_TAG_DEPTH = 8  # a tag of a tag of ... a commit; deeper chains go the pygit2 way
 _STOP_TIMEOUT = 5.0
+# Requests written before their answers are read: 41 bytes each stays far below
+# a pipe's buffer, so git never waits on us while we are still writing.
+_BATCH = 256
 
 
 class CatFileObjects:
@@ -86,6 +90,7 @@ class CatFileObjects:
         self._process: subprocess.Popen[bytes] | None = None
         self._stop: weakref.finalize[[subprocess.Popen[bytes]], CatFileObjects] | None = None
         self._lock = threading.Lock()
+        self._fetched: dict[str, tuple[str, bytes] | None] = {}   # by `prefetch`, read once
 
     @property
     def pid(self) -> int | None:
@@ -113,6 +118,24 @@ class CatFileObjects:
             object_id = _headers(found[1]).get(b"object", b"").decode("ascii", "replace")
         return None
 
+    def prefetch(self, object_ids: Iterable[str]) -> None:
+        """Read the objects `object_ids` in pipelined batches, for the next requests
+        of them: a thousand blobs cost one round trip per batch, not one each."""
+        wanted = list(dict.fromkeys(i for i in object_ids
+                                    if _OBJECT_ID.fullmatch(i) and i not in self._fetched))
+        for start in range(0, len(wanted), _BATCH):
+            batch = wanted[start:start + _BATCH]
+            with self._lock:
+                process = self._process or self._start()
+                assert process.stdin is not None
+                try:
+                    process.stdin.write(b"".join(i.encode("ascii") + b"\n" for i in batch))
+                    process.stdin.flush()
+                except OSError:
+                    raise self._died() from None
+                for object_id in batch:
+                    self._fetched[object_id] = self._answer(process, object_id)
+
     def close(self) -> None:
         """Stop the git process, if one runs (the next request starts a new one)."""
         with self._lock:
@@ -131,23 +154,34 @@ class CatFileObjects:
     def _request(self, object_id: str) -> tuple[str, bytes] | None:
         """(type, content) of the object with full id `object_id`; None if it is missing."""
         with self._lock:
+            if object_id in self._fetched:
+                return self._fetched.pop(object_id)
             process = self._process or self._start()
-            assert process.stdin is not None and process.stdout is not None
+            assert process.stdin is not None
             try:
                 process.stdin.write(object_id.encode("ascii") + b"\n")
                 process.stdin.flush()
-                header = process.stdout.readline().split()
-                if header == [object_id.encode("ascii"), b"missing"]:
-                    return None
-                if len(header) != 3 or header[0] != object_id.encode("ascii"):
-                    raise self._died()
-                size = int(header[2])
-                content = process.stdout.read(size + 1)
-            except (OSError, ValueError):
+            except OSError:
                 raise self._died() from None
-            if len(content) != size + 1 or content[-1:] != b"\n":
+            return self._answer(process, object_id)
+
+    def _answer(self, process: subprocess.Popen[bytes], object_id: str
+                ) -> tuple[str, bytes] | None:
+        """Read git's answer to the request for `object_id` (the lock held)."""
+        assert process.stdout is not None
+        try:
+            header = process.stdout.readline().split()
+            if header == [object_id.encode("ascii"), b"missing"]:
+                return None
+            if len(header) != 3 or header[0] != object_id.encode("ascii"):
                 raise self._died()
-            return header[1].decode("ascii"), content[:-1]
+            size = int(header[2])
+            content = process.stdout.read(size + 1)
+        except (OSError, ValueError):
+            raise self._died() from None
+        if len(content) != size + 1 or content[-1:] != b"\n":
+            raise self._died()
+        return header[1].decode("ascii"), content[:-1]
 
     def _start(self) -> subprocess.Popen[bytes]:
         command = ["git", "-C", str(self.mirror), "--no-replace-objects", "cat-file", "--batch"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import marshal
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -131,6 +131,12 @@ class GitSnapshot:
     def read(self, path: str) -> bytes:
         """Content of the file at `path`; FileNotFoundError if absent or a directory."""
         return self.reader.read(clean_repo_path(path))
+
+    def prefetch(self, paths: Iterable[str]) -> None:
+        """Read the files at `paths` ahead, in one batch where the object database
+        can (see `TreeReader.prefetch`); a render calls this before reading
+        every ``source:`` of a manifest."""
+        self.reader.prefetch(clean_repo_path(path) for path in paths)
 
     def exists(self, path: str) -> bool:
         return self._node(clean_repo_path(path)) is not None

@@ -23,7 +23,7 @@ Submodules (gitlink entries) are not part of a snapshot: they are skipped by
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from gitward.core.errors import PathEscapeError
 from gitward.sources.objects import BLOB, BLOB_EXECUTABLE, LINK, TREE, ObjectDatabase, TreeEntry
@@ -58,6 +58,23 @@ class TreeReader:
                 else "not in the repository"
             raise FileNotFoundError(f"{path}: {what} at {self.revision[:12]}")
         return self._objects.blob(found[1])
+
+    def prefetch(self, paths: Iterable[str]) -> None:
+        """Ask the object database for the blobs at clean `paths` in one go, if it
+        can batch (`git cat-file` answers a pipelined batch without a round trip
+        per object). Paths through symlinks, and anything absent, are left to
+        `read` and its errors."""
+        batch = getattr(self._objects, "prefetch", None)
+        if batch is None:
+            return
+        ids = []
+        for path in paths:
+            parent, _, name = path.rpartition("/")
+            tree = self._tree_at(parent)
+            found = None if tree is None else self._entries_of(tree).get(name)
+            if found is not None and found[0] in _FILE_MODES:
+                ids.append(found[1])
+        batch(ids)
 
     def node(self, path: str) -> tuple[str, bool] | None:
         """(Git id, is a directory) of what clean `path` names, symlinks at `path`
