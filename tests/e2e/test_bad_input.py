@@ -136,3 +136,15 @@ def test_cli_error_as_subprocess_has_no_traceback(env: Env) -> None:
     assert done.code == 1
     assert "Traceback" not in done.stderr and "apps/web/bad.yaml" in done.stderr
     git(env.work, "log", "-1")
+
+
+def test_a_store_that_cannot_open_is_named_while_the_fetch_runs(env: Env) -> None:
+    # The sync starts fetching before it opens the store: the store's error is the
+    # one reported, and the fetch ends before the process does.
+    env.commit({"gitward.yaml": SYSTEM, "apps/web/good.yaml": GOOD}, "Good")
+    argv = env.args("sync", "web")
+    argv[argv.index("--store") + 1] = "mysql://db/gitward"
+    done = env.subprocess(*argv)
+    assert done.code == 1 and "Traceback" not in done.stderr
+    assert "mysql://db/gitward" in done.stderr and not env.exists("/srv/good")
+    assert env.cli("sync", "web").code == 0   # the mirror the fetch left is sound
