@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pydantic_core import CoreSchema
 
 __all__ = ["AppSpec", "HttpProbe", "ProbeSpec", "RetryPolicy", "SyncPolicy", "SystemSpec",
-           "TargetSpec", "TcpProbe", "parse_duration", "validate_spec"]
+           "TargetSpec", "TcpProbe", "build_validators", "parse_duration", "validate_spec"]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -85,13 +85,24 @@ def validate_spec(spec: type[_Spec], data: Any) -> _Spec:
     >>> validate_spec(SyncPolicy, {"interval": "5m"}).interval
     300.0
     """
+    validated: _Spec = _adapter(spec).validate_python(data)
+    return validated
+
+
+def build_validators() -> None:
+    """Build the system map's validators now (a command that knows it will read
+    the map from Git does it while it waits for the fetch)."""
+    for spec in (AppSpec, TargetSpec):
+        _adapter(spec)
+
+
+def _adapter(spec: type[_Spec]) -> TypeAdapter[_Spec]:
     adapter = _ADAPTERS.get(spec)
     if adapter is None:  # only a command that validates pays for pydantic (~80 ms)
         from pydantic import TypeAdapter
 
         adapter = _ADAPTERS[spec] = TypeAdapter(spec)
-    validated: _Spec = adapter.validate_python(data)
-    return validated
+    return adapter
 
 
 @dataclass(kw_only=True)
