@@ -99,10 +99,12 @@ class Workspace:
     _connections: dict[str, Any] = field(default_factory=dict)
     _made: dict[tuple[str, int], Provider] = field(default_factory=dict)  # per class, target
 
+    def __post_init__(self) -> None:
+        if self.ahead is not None:
+            self._source = self.ahead.source   # the one source, fetching already
+
     @property
     def source(self) -> Any:
-        if self._source is None and self.ahead is not None:
-            self._source = self.ahead.source
         if self._source is None:
             from gitward.sources.git import GitSource
 
