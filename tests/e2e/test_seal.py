@@ -3,6 +3,7 @@ sync, and anything that could make it wrong sends it back to the full sync."""
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import time
@@ -196,3 +197,30 @@ def test_a_new_commit_after_another_run_plans_from_the_store(env: Env) -> None:
     env.commit({"apps/web/more.yaml": None})
     report, _ = sync_loading(env)
     assert report["counts"]["deleted"] == 1 and not env.exists("/etc/issue")
+
+
+def test_a_new_target_root_in_git_is_converged_in_full(env: Env) -> None:
+    """The seal speaks for the root it was made at: a commit that moves the target
+    (without a --root override) is synced there in full."""
+    _sealed(env)
+    moved = env.tmp / "moved-root"
+    system = f"apiVersion: gitward/v1\nkind: System\ntargets:\n  local: {{root: {moved}}}\n" \
+             "apps:\n  web:\n    path: apps/web\n"
+    env.commit({"gitward.yaml": system})
+    done = env.subprocess("sync", "--all", "--repo", str(env.origin), "--store", env.store,
+                          "--state-dir", str(env.state), "--output", "json")
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)["apps"][0]
+    assert report["counts"]["created"] == 2 and (moved / "etc/motd").read_text() == "hello\n"
+
+
+def test_a_kind_the_seal_does_not_cover_runs_and_unseals_the_app(env: Env) -> None:
+    _sealed(env)
+    ran = env.tmp / "ran.log"
+    command = (f"apiVersion: gitward/v1\nkind: Command\nmetadata:\n  name: note\n"
+               f"spec:\n  command: echo ran >> {ran}\n  creates: /etc/motd.note\n")
+    env.commit({"apps/web/command.yaml": command})
+    report, _ = sync_loading(env)
+    assert report["counts"]["created"] == 1 and ran.read_text() == "ran\n"
+    again, loaded = sync_loading(env)     # not sealed: a Command is looked at every time
+    assert FULL_SYNC in loaded and again["outcome"] == "succeeded"
