@@ -123,7 +123,7 @@ def sync(apps: tuple[str, ...], all_apps: bool, dry_run: bool, wait: float, repo
     with guarded(out):
         ws = workspace(out, repo, ref, store, roots, state_dir, seal=not dry_run,
                        fetch_ahead=True)
-        ws.use_the_wait()
+        ws.prepare_while_fetching()
         from gitward.engine.seal import sealed_sync
 
         # Nothing new since the last sync: recorded from the seal, nothing loaded.

@@ -140,7 +140,7 @@ class Workspace:
         save_entry(path, {"key": key, "system": system})
         return system
 
-    def use_the_wait(self) -> None:
+    def prepare_while_fetching(self) -> None:
         """While a fetch is under way, and this state directory has no system map
         yet (a first run), build what reading one from Git takes: the YAML loader
         and pydantic's validators, ~60 ms of work git's fetch would leave idle."""
