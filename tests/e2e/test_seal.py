@@ -224,3 +224,29 @@ def test_a_kind_the_seal_does_not_cover_runs_and_unseals_the_app(env: Env) -> No
     assert report["counts"]["created"] == 1 and ran.read_text() == "ran\n"
     again, loaded = sync_loading(env)     # not sealed: a Command is looked at every time
     assert FULL_SYNC in loaded and again["outcome"] == "succeeded"
+
+
+def test_a_run_of_commits_planned_from_the_seal_keeps_it_whole(env: Env) -> None:
+    """Each run planned from the seal writes only what it changed beside the sealed
+    resources; the seal read back must still be the whole app, as a later no-op,
+    a prune and a heal of drift show."""
+    pages = {f"apps/web/page{i}.yaml": file_manifest(f"page{i}", f"/srv/page{i}", f"{i}\n")
+             for i in range(5)}
+    env.commit(pages)
+    _sealed(env)
+    for i in range(3):
+        env.commit({"apps/web/page1.yaml": file_manifest("page1", "/srv/page1", f"v{i}\n"),
+                    f"apps/web/new{i}.yaml": file_manifest(f"new{i}", f"/srv/new{i}", "n\n")})
+        report, _ = sync_loading(env)
+        assert report["counts"]["updated"] == 1 and report["counts"]["created"] == 1
+    env.commit({"apps/web/page3.yaml": None, "apps/web/new0.yaml": None})
+    pruned, _ = sync_loading(env)
+    assert pruned["counts"]["deleted"] == 2 and not env.exists("/srv/page3")
+    time.sleep(0.06)
+    sync_loading(env)                       # hashes what the runs wrote
+    again, loaded = sync_loading(env)
+    assert FULL_SYNC not in loaded and again["counts"]["unchanged"] == 2 + 4 + 2
+    (env.target / "srv/page2").write_text("drifted\n")
+    healed, _ = sync_loading(env)
+    assert healed["counts"]["updated"] == 1 and env.read("/srv/page2") == "2\n"
+    assert env.read("/srv/page1") == "v2\n" and env.read("/srv/new2") == "n\n"

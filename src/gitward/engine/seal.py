@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -52,6 +53,8 @@ __all__ = ["AppSeal", "SealedState", "forget_app", "remember_app", "remember_sys
 SEAL_FORMAT = 4
 SEALABLE_KINDS = frozenset({"File", "Directory"})
 RACY_NS = 50_000_000   # a ctime this close to the sealing run's start is not trusted
+
+_Pair = tuple[tuple[Resource, ...], tuple[Resource, ...]]   # (desired, live) as sealed
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,17 +96,87 @@ def remember_system(ws: Workspace, revision: str, depends_on: Mapping[str, Seque
 
 def remember_app(ws: Workspace, name: str, revision: str, run: int, root: str,
                  tree_id: str | None, started_ns: int, desired: Sequence[Resource],
-                 live: Mapping[Key, Resource]) -> None:
-    """Seal `name` as run `run` verified it: `live` holds each desired key's facts."""
+                 live: Mapping[Key, Resource], planned_from: SealedState | None = None) -> None:
+    """Seal `name` as run `run` verified it: `live` holds each desired key's facts.
+
+    A run planned from the seal (`planned_from`) writes only what it changed
+    beside the sealed resources, until that grows past a sixteenth of them."""
     path = _index_file(ws)
     entry = load_entry(path)
     if entry.get("revision") != revision:
         return  # the system map at this revision was not noted: nothing to add to
     resources = f"{path.name}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
-    save_entry(path.with_name(resources), {"resources": (tuple(desired),
-                                                         tuple(live[r.key] for r in desired))})
+    payload = path.with_name(resources)
+    delta = _delta(planned_from, desired, live) if planned_from is not None else None
+    if delta is not None and len(delta.changed) + len(delta.gone) <= max(64, len(desired) // 16):
+        save_entry(_delta_file(payload), {"delta": delta})
+    else:
+        _save_payload(payload, desired, [live[r.key] for r in desired])
     seal = AppSeal(revision, run, root, tree_id, started_ns, resources)
     save_entry(path, {**entry, "apps": {**entry.get("apps", {}), name: seal}})
+
+
+@dataclass(frozen=True, slots=True)
+class _Delta:
+    """What runs planned from the seal changed since its resources were written
+    in full (`nonce` names that writing): (desired, live) by key, and keys gone."""
+
+    nonce: str
+    changed: dict[Key, tuple[Resource, Resource]]
+    gone: frozenset[Key]
+
+
+def _delta(base: SealedState, desired: Sequence[Resource], live: Mapping[Key, Resource]
+           ) -> _Delta:
+    changed = dict(base.delta.changed)
+    gone = set(base.delta.gone)
+    for res in desired:
+        if res.key not in base.trusted:   # read, and perhaps applied: its facts are new
+            changed[res.key] = (res, live[res.key])
+            gone.discard(res.key)
+    wanted = {r.key for r in desired}
+    for key in base.inventory.keys() - wanted:
+        changed.pop(key, None)
+        gone.add(key)
+    return _Delta(base.delta.nonce, changed, frozenset(gone))
+
+
+def _delta_file(payload: Path) -> Path:
+    return payload.with_name(payload.name + ".delta")
+
+
+def _save_payload(payload: Path, desired: Sequence[Resource], live: Sequence[Resource]
+                  ) -> None:
+    """Write the sealed resources in full, under a new nonce (no delta applies)."""
+    save_entry(payload, {"resources": (tuple(desired), tuple(live)),
+                         "nonce": secrets.token_hex(8)})
+    _delta_file(payload).unlink(missing_ok=True)
+
+
+def _load_payload(payload: Path) -> tuple[_Pair, _Delta] | None:
+    """The sealed (desired, live), with the delta of later runs applied."""
+    entry = load_entry(payload)
+    pair, nonce = entry.get("resources"), entry.get("nonce")
+    if not isinstance(pair, tuple) or len(pair) != 2 or len(pair[0]) != len(pair[1]) \
+            or not isinstance(nonce, str):
+        return None
+    delta = load_entry(_delta_file(payload)).get("delta")
+    if not isinstance(delta, _Delta) or delta.nonce != nonce:
+        return pair, _Delta(nonce, {}, frozenset())
+    desired: list[Resource] = []
+    live: list[Resource] = []
+    for want, was in zip(*pair, strict=True):
+        if want.key in delta.gone:
+            continue
+        want, was = delta.changed.get(want.key, (want, was))
+        desired.append(want)
+        live.append(was)
+    known = {r.key for r in pair[0]}
+    for key, (want, was) in delta.changed.items():
+        if key not in known:
+            desired.append(want)
+            live.append(was)
+    return (tuple(desired), tuple(live)), delta
 
 
 def forget_app(ws: Workspace, name: str) -> None:
@@ -153,8 +226,7 @@ def sealed_sync(ws: Workspace, names: Sequence[str], all_apps: bool, *, wait: fl
             reports.append(_record(ws, name, snapshot.revision, snapshot.subject, desired,
                                    live, seals[name].tree_id))
             if refreshed:   # racy files were read: seal their facts of now
-                save_entry(path.with_name(seals[name].resources),
-                           {"resources": (desired, live)})
+                _save_payload(path.with_name(seals[name].resources), desired, live)
             seals[name] = replace(seals[name], run=reports[-1].run_id or 0,
                                   started_ns=started_ns)
         save_entry(path, {**entry, "apps": seals})
@@ -167,13 +239,13 @@ _Checked = tuple[tuple[Resource, ...], tuple[Resource, ...], bool]
 def _verify(ws: Workspace, name: str, seal: AppSeal, resources: Path) -> _Checked | None:
     """(desired, live as it is now, whether any facts were refreshed) if the app is
     still as sealed, else None."""
-    pair = _sealed_pair(ws, name, seal, resources)
-    if pair is None:
+    loaded = _sealed_payload(ws, name, seal, resources)
+    if loaded is None:
         return None
     from gitward.providers.connection import LocalConnection
 
     connection = LocalConnection(seal.root)
-    desired, sealed_live = pair
+    desired, sealed_live = loaded[0]
     live: list[Resource] = []
     refreshed = False
     inside: set[str] = set()
@@ -191,8 +263,8 @@ def _verify(ws: Workspace, name: str, seal: AppSeal, resources: Path) -> _Checke
     return desired, tuple(live), refreshed
 
 
-def _sealed_pair(ws: Workspace, name: str, seal: AppSeal, resources: Path
-                 ) -> tuple[tuple[Resource, ...], tuple[Resource, ...]] | None:
+def _sealed_payload(ws: Workspace, name: str, seal: AppSeal, resources: Path
+                    ) -> tuple[_Pair, _Delta] | None:
     """The sealed (desired, live) if the seal still holds: ours, no pin, and no run
     of the app since the sealing one (which alone may change its inventory)."""
     if not seal.root.startswith("/"):
@@ -203,10 +275,7 @@ def _sealed_pair(ws: Workspace, name: str, seal: AppSeal, resources: Path
     newest = ws.store.history(name, limit=1)
     if not newest or newest[0].id != seal.run or newest[0].outcome is not Outcome.succeeded:
         return None
-    pair = load_entry(resources).get("resources")
-    if not isinstance(pair, tuple) or len(pair) != 2 or len(pair[0]) != len(pair[1]):
-        return None
-    return pair
+    return _load_payload(resources)
 
 
 def _facts_now(connection: LocalConnection, sealed: Resource) -> dict[str, Any] | None:
@@ -259,6 +328,7 @@ class SealedState:
     inventory: dict[Key, Resource]
     recorded: dict[Key, Resource]
     trusted: dict[Key, Resource]
+    delta: _Delta          # what the sealing runs wrote beside the resources in full
 
 
 def sealed_state(ws: Workspace, name: str, root: str, desired: Sequence[Resource]
@@ -268,9 +338,10 @@ def sealed_state(ws: Workspace, name: str, root: str, desired: Sequence[Resource
     seal = load_entry(_index_file(ws)).get("apps", {}).get(name)
     if not isinstance(seal, AppSeal) or seal.root != root:
         return None
-    pair = _sealed_pair(ws, name, seal, _index_file(ws).with_name(seal.resources))
-    if pair is None:
+    loaded = _sealed_payload(ws, name, seal, _index_file(ws).with_name(seal.resources))
+    if loaded is None:
         return None
+    pair, delta = loaded
     from gitward.providers.connection import LocalConnection
 
     connection = LocalConnection(root)
@@ -287,7 +358,7 @@ def sealed_state(ws: Workspace, name: str, root: str, desired: Sequence[Resource
             continue
         if _unchanged(connection, sealed_live, inside):
             trusted[want.key] = sealed_live
-    return SealedState(inventory, recorded, trusted)
+    return SealedState(inventory, recorded, trusted, delta)
 
 
 def _same_intent(a: Resource, b: Resource) -> bool:

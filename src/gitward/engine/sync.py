@@ -51,7 +51,12 @@ class _Prepared:
     live: dict[Key, Resource]
     plan: Plan
     pinned: str | None
-    trusted: Collection[Key] = ()     # in sync by the app's seal: neither read nor diffed
+    sealed: SealedState | None = None   # the app's seal, if the plan was made from it
+
+    @property
+    def trusted(self) -> Collection[Key]:
+        """Keys in sync by the app's seal: neither read nor diffed."""
+        return self.sealed.trusted if self.sealed is not None else ()
 
 
 def _provider_of(ws: Workspace) -> Callable[[Key], Provider]:
@@ -106,7 +111,7 @@ def _prepare(ws: Workspace, name: str, desired: list[Resource] | None = None,
                                f"{snapshot.revision[:12]}")
         plan = Plan(plan.revision, chosen)
         desired = [r for r in desired if r.key == only]
-    return _Prepared(app, snapshot, desired, inventory, live, plan, pinned, frozenset(trusted))
+    return _Prepared(app, snapshot, desired, inventory, live, plan, pinned, sealed)
 
 
 def _sealed_state(ws: Workspace, name: str, app: AppSpec, desired: list[Resource]
@@ -240,7 +245,7 @@ def _seal(ws: Workspace, name: str, prep: _Prepared, after: Mapping[Key, Resourc
             and not _left_in_inventory(prep.plan, results)):
         root = os.path.expanduser(ws.target(prep.app.target).root)
         seal.remember_app(ws, name, prep.snapshot.revision, run, root, tree_id, started_ns,
-                          prep.desired, after)
+                          prep.desired, after, planned_from=prep.sealed)
     else:
         seal.forget_app(ws, name)
 
