@@ -114,8 +114,13 @@ class Workspace:
     def snapshot(self) -> Snapshot:
         """The repository at `ref` (default branch if unset), fetched once."""
         if self._snapshot is None:
-            ahead, self.ahead = self.ahead, None
-            self._snapshot = ahead.result() if ahead else self.source.fetch(self.ref)
+            if self.ahead is not None:
+                # Kept until it answers: if Ctrl-C interrupts the wait, close() still
+                # waits for git before the process exits.
+                self._snapshot = self.ahead.result()
+                self.ahead = None
+            else:
+                self._snapshot = self.source.fetch(self.ref)
         return self._snapshot
 
     def system(self) -> SystemSpec:
