@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from gitward.core.errors import GitwardError
 from gitward.core.model import Action, Change, Health, Key, Outcome, Plan, Resource
 from gitward.core.order import order_apps
+from gitward.engine import seal_payload
 from gitward.engine.cache import load_entry, save_entry
 from gitward.engine.report import AppReport
 
@@ -50,11 +50,10 @@ if TYPE_CHECKING:
 __all__ = ["AppSeal", "SealedState", "forget_app", "remember_app", "remember_system",
            "sealable", "sealed_state", "sealed_sync"]
 
-SEAL_FORMAT = 4
+SEAL_FORMAT = 5
 SEALABLE_KINDS = frozenset({"File", "Directory"})
 RACY_NS = 50_000_000   # a ctime this close to the sealing run's start is not trusted
 
-_Pair = tuple[tuple[Resource, ...], tuple[Resource, ...]]   # (desired, live) as sealed
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,83 +99,19 @@ def remember_app(ws: Workspace, name: str, revision: str, run: int, root: str,
     """Seal `name` as run `run` verified it: `live` holds each desired key's facts.
 
     A run planned from the seal (`planned_from`) writes only what it changed
-    beside the sealed resources, until that grows past a sixteenth of them."""
+    (see `gitward.engine.seal_payload`)."""
     path = _index_file(ws)
     entry = load_entry(path)
     if entry.get("revision") != revision:
         return  # the system map at this revision was not noted: nothing to add to
     resources = f"{path.name}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
-    payload = path.with_name(resources)
-    delta = _delta(planned_from, desired, live) if planned_from is not None else None
-    if delta is not None and len(delta.changed) + len(delta.gone) <= max(64, len(desired) // 16):
-        save_entry(_delta_file(payload), {"delta": delta})
+    if planned_from is None:
+        seal_payload.save(path.with_name(resources), desired, live, None, (), ())
     else:
-        _save_payload(payload, desired, [live[r.key] for r in desired])
+        seal_payload.save(path.with_name(resources), desired, live, planned_from.delta,
+                          planned_from.trusted, planned_from.inventory)
     seal = AppSeal(revision, run, root, tree_id, started_ns, resources)
     save_entry(path, {**entry, "apps": {**entry.get("apps", {}), name: seal}})
-
-
-@dataclass(frozen=True, slots=True)
-class _Delta:
-    """What runs planned from the seal changed since its resources were written
-    in full (`nonce` names that writing): (desired, live) by key, and keys gone."""
-
-    nonce: str
-    changed: dict[Key, tuple[Resource, Resource]]
-    gone: frozenset[Key]
-
-
-def _delta(base: SealedState, desired: Sequence[Resource], live: Mapping[Key, Resource]
-           ) -> _Delta:
-    changed = dict(base.delta.changed)
-    gone = set(base.delta.gone)
-    for res in desired:
-        if res.key not in base.trusted:   # read, and perhaps applied: its facts are new
-            changed[res.key] = (res, live[res.key])
-            gone.discard(res.key)
-    wanted = {r.key for r in desired}
-    for key in base.inventory.keys() - wanted:
-        changed.pop(key, None)
-        gone.add(key)
-    return _Delta(base.delta.nonce, changed, frozenset(gone))
-
-
-def _delta_file(payload: Path) -> Path:
-    return payload.with_name(payload.name + ".delta")
-
-
-def _save_payload(payload: Path, desired: Sequence[Resource], live: Sequence[Resource]
-                  ) -> None:
-    """Write the sealed resources in full, under a new nonce (no delta applies)."""
-    save_entry(payload, {"resources": (tuple(desired), tuple(live)),
-                         "nonce": secrets.token_hex(8)})
-    _delta_file(payload).unlink(missing_ok=True)
-
-
-def _load_payload(payload: Path) -> tuple[_Pair, _Delta] | None:
-    """The sealed (desired, live), with the delta of later runs applied."""
-    entry = load_entry(payload)
-    pair, nonce = entry.get("resources"), entry.get("nonce")
-    if not isinstance(pair, tuple) or len(pair) != 2 or len(pair[0]) != len(pair[1]) \
-            or not isinstance(nonce, str):
-        return None
-    delta = load_entry(_delta_file(payload)).get("delta")
-    if not isinstance(delta, _Delta) or delta.nonce != nonce:
-        return pair, _Delta(nonce, {}, frozenset())
-    desired: list[Resource] = []
-    live: list[Resource] = []
-    for want, was in zip(*pair, strict=True):
-        if want.key in delta.gone:
-            continue
-        want, was = delta.changed.get(want.key, (want, was))
-        desired.append(want)
-        live.append(was)
-    known = {r.key for r in pair[0]}
-    for key, (want, was) in delta.changed.items():
-        if key not in known:
-            desired.append(want)
-            live.append(was)
-    return (tuple(desired), tuple(live)), delta
 
 
 def forget_app(ws: Workspace, name: str) -> None:
@@ -226,7 +161,7 @@ def sealed_sync(ws: Workspace, names: Sequence[str], all_apps: bool, *, wait: fl
             reports.append(_record(ws, name, snapshot.revision, snapshot.subject, desired,
                                    live, seals[name].tree_id))
             if refreshed:   # racy files were read: seal their facts of now
-                _save_payload(path.with_name(seals[name].resources), desired, live)
+                seal_payload.save_full(path.with_name(seals[name].resources), desired, live)
             seals[name] = replace(seals[name], run=reports[-1].run_id or 0,
                                   started_ns=started_ns)
         save_entry(path, {**entry, "apps": seals})
@@ -264,7 +199,7 @@ def _verify(ws: Workspace, name: str, seal: AppSeal, resources: Path) -> _Checke
 
 
 def _sealed_payload(ws: Workspace, name: str, seal: AppSeal, resources: Path
-                    ) -> tuple[_Pair, _Delta] | None:
+                    ) -> tuple[seal_payload.Pair, seal_payload.Delta] | None:
     """The sealed (desired, live) if the seal still holds: ours, no pin, and no run
     of the app since the sealing one (which alone may change its inventory)."""
     if not seal.root.startswith("/"):
@@ -275,7 +210,7 @@ def _sealed_payload(ws: Workspace, name: str, seal: AppSeal, resources: Path
     newest = ws.store.history(name, limit=1)
     if not newest or newest[0].id != seal.run or newest[0].outcome is not Outcome.succeeded:
         return None
-    return _load_payload(resources)
+    return seal_payload.load(resources)
 
 
 def _facts_now(connection: LocalConnection, sealed: Resource) -> dict[str, Any] | None:
@@ -328,17 +263,18 @@ class SealedState:
     inventory: dict[Key, Resource]
     recorded: dict[Key, Resource]
     trusted: dict[Key, Resource]
-    delta: _Delta          # what the sealing runs wrote beside the resources in full
+    delta: seal_payload.Delta   # what the sealing runs wrote beside the resources in full
 
 
 def sealed_state(ws: Workspace, name: str, root: str, desired: Sequence[Resource]
                  ) -> SealedState | None:
     """The seal of `name` (its target now at host directory `root`) as it bears on
     syncing `desired`; None if the app has no seal that still holds."""
-    seal = load_entry(_index_file(ws)).get("apps", {}).get(name)
+    index = _index_file(ws)
+    seal = load_entry(index).get("apps", {}).get(name)
     if not isinstance(seal, AppSeal) or seal.root != root:
         return None
-    loaded = _sealed_payload(ws, name, seal, _index_file(ws).with_name(seal.resources))
+    loaded = _sealed_payload(ws, name, seal, index.with_name(seal.resources))
     if loaded is None:
         return None
     pair, delta = loaded

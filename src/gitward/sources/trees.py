@@ -67,14 +67,8 @@ class TreeReader:
         batch = getattr(self._objects, "prefetch", None)
         if batch is None:
             return
-        ids = []
-        for path in paths:
-            parent, _, name = path.rpartition("/")
-            tree = self._tree_at(parent)
-            found = None if tree is None else self._entries_of(tree).get(name)
-            if found is not None and found[0] in _FILE_MODES:
-                ids.append(found[1])
-        batch(ids)
+        found = (self._direct_entry(path) for path in paths)
+        batch([entry[1] for entry in found if entry is not None and entry[0] in _FILE_MODES])
 
     def node(self, path: str) -> tuple[str, bool] | None:
         """(Git id, is a directory) of what clean `path` names, symlinks at `path`
@@ -108,12 +102,16 @@ class TreeReader:
         """What `path` names after following symlinks; None if absent."""
         if not path:
             return self._root
-        parent, _, name = path.rpartition("/")
-        tree = self._tree_at(parent)
-        found = None if tree is None else self._entries_of(tree).get(name)
+        found = self._direct_entry(path)
         if found is None or found[0] == LINK:
             return self._lookup_through_links(path, MAX_SYMLINK_HOPS)
         return found
+
+    def _direct_entry(self, path: str) -> TreeEntry | None:
+        """The entry named `path` in its directory, when no symlink leads there."""
+        parent, _, name = path.rpartition("/")
+        tree = self._tree_at(parent)
+        return None if tree is None else self._entries_of(tree).get(name)
 
     def _tree_at(self, path: str) -> str | None:
         """The tree id at `path` when no symlink is on the way, else None (cached)."""
