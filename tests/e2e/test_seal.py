@@ -250,3 +250,16 @@ def test_a_run_of_commits_planned_from_the_seal_keeps_it_whole(env: Env) -> None
     healed, _ = sync_loading(env)
     assert healed["counts"]["updated"] == 1 and env.read("/srv/page2") == "2\n"
     assert env.read("/srv/page1") == "v2\n" and env.read("/srv/new2") == "n\n"
+
+
+def test_a_delta_that_cannot_be_read_voids_the_seal(env: Env) -> None:
+    """Without its delta the sealed resources would lack what later runs added,
+    and a resource Git then drops would never be pruned."""
+    _sealed(env)
+    env.commit({"apps/web/more.yaml": ISSUE})
+    assert sync_loading(env)[0]["counts"]["created"] == 1   # written as a delta
+    delta = next((env.state / "cache" / "seal").glob("*.delta"))
+    delta.write_bytes(b"not a pickle")
+    env.commit({"apps/web/more.yaml": None})
+    report, _ = sync_loading(env)
+    assert report["counts"]["deleted"] == 1 and not env.exists("/etc/issue")

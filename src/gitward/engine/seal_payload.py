@@ -8,6 +8,7 @@ a `Delta` naming that nonce: (desired, live) of what they changed, and the
 keys gone. `load` applies it; once it passes a sixteenth of the resources,
 the next run writes them in full again. A delta whose nonce is not the full
 writing's (a crash between the two writes) is ignored: the full one is newer.
+One that cannot be read voids the seal: the full sync looks at everything.
 """
 
 from __future__ import annotations
@@ -72,7 +73,10 @@ def load(payload: Path) -> tuple[Pair, Delta] | None:
             or not isinstance(nonce, str):
         return None
     delta = load_entry(_delta_file(payload)).get("delta")
-    if not isinstance(delta, Delta) or delta.nonce != nonce:
+    if not isinstance(delta, Delta):
+        # Unreadable, it would leave out what later runs added: no seal at all.
+        return None if _delta_file(payload).exists() else (pair, Delta(nonce, {}, frozenset()))
+    if delta.nonce != nonce:
         return pair, Delta(nonce, {}, frozenset())
     desired: list[Resource] = []
     live: list[Resource] = []
