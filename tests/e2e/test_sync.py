@@ -250,3 +250,33 @@ def test_a_file_edited_by_hand_is_degraded_until_synced(env: Env) -> None:
     env.cli("sync", "web")
     assert env.cli("status", "--output", "json").json()["apps"][0]["health"] == "healthy"
     assert "planned" in [e["kind"] for e in env.events("web")]
+
+
+def test_a_file_that_cannot_land_fails_alone_and_holds_later_waves(env: Env) -> None:
+    """A wave's files are written together, yet each has its own result: the
+    one whose directory is blocked fails, the rest of its wave lands, and the
+    next wave is not started."""
+    (env.target / "srv").mkdir()
+    (env.target / "srv/blocked").write_text("a file where a directory is wanted\n")
+    wave0 = {f"apps/web/f{i}.yaml": file_manifest(f"f{i}", f"/srv/d{i % 3}/f{i}", f"{i}\n")
+             for i in range(30)}
+    env.commit({"gitward.yaml": SYSTEM, **wave0,
+                "apps/web/bad.yaml": file_manifest("bad", "/srv/blocked/bad", "x\n"),
+                "apps/web/late.yaml": file_manifest("late", "/srv/late", "late\n",
+                                                    annotations={"gitward/wave": "1"})})
+    result = env.cli("sync", "web", "--output", "json")
+    assert result.code == 1
+    assert all(env.read(f"/srv/d{i % 3}/f{i}") == f"{i}\n" for i in range(30))
+    assert not env.exists("/srv/late")
+    run = env.history("web")[0]
+    full = env.store_cli("history", "web", "--run", str(run["id"]), "--output", "json").json()
+    by_key = {r["key"]: r for r in full["results"]}
+    assert len(by_key) == 32
+    assert "Not a directory" in by_key["File/bad@local"]["error"]
+    assert "wave 0 failed" in by_key["File/late@local"]["error"]
+    assert all(by_key[f"File/f{i}@local"]["ok"] for i in range(30))
+
+    (env.target / "srv/blocked").unlink()
+    assert env.cli("sync", "web").code == 0
+    assert env.read("/srv/blocked/bad") == "x\n" and env.read("/srv/late") == "late\n"
+    assert not [p for p in env.target.rglob("*") if ".gitward-" in p.name]

@@ -3,7 +3,8 @@
 Sources give a `Snapshot`, renderers turn it into `Document`s for one app,
 providers read, diff, apply and delete resources of their kinds on one target
 through a `Connection`, stores remember. Each has an in-memory fake in
-`gitward.testing`. Optional abilities (`Backupable`) are separate Protocols.
+`gitward.testing`. Optional abilities (`Backupable`, `BatchApplicable`) are
+separate Protocols.
 
 Two departures from the first sketch, because providers of host kinds need
 them: `Provider.read` takes the resources (not only keys) so it knows their
@@ -14,7 +15,7 @@ last applied resource of each key, so prunes know what to delete.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
 
     from gitward.core.system import AppSpec
 
-__all__ = ["AppState", "AuthStore", "Backupable", "Described", "Provider", "ProviderFactory",
-           "Renderer", "Snapshot", "Source", "Store"]
+__all__ = ["AppState", "AuthStore", "Backupable", "BatchApplicable", "Described", "Provider",
+           "ProviderFactory", "Renderer", "Snapshot", "Source", "Store"]
 
 
 class Snapshot(Protocol):
@@ -99,6 +100,16 @@ class Backupable(Protocol):
     def restore(self, live: Resource, saved: bytes) -> Resource: ...
 
 
+@runtime_checkable
+class BatchApplicable(Protocol):
+    """A provider that applies many independent changes together more cheaply
+    than one by one (files: one durability barrier for all their writes).
+    `apply_many` gives one outcome per change, in order: the live resource
+    after it, or the exception that failed it (the others still apply)."""
+
+    def apply_many(self, changes: Sequence[Change]) -> list[Resource | Exception]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AppState:
     """What the store knows of an app besides its runs."""
@@ -123,6 +134,7 @@ class Store(Protocol):
     def begin(self, app: str, revision: str, plan: Plan, *, trigger: str = "manual",
               subject: str = "", dry_run: bool = False) -> int: ...
     def result(self, run: int, result: Result) -> None: ...
+    def results(self, run: int, results: Sequence[Result]) -> None: ...   # one transaction
     def finish(self, run: int, outcome: str, health: Health, error: str | None = None) -> None: ...
     def history(self, app: str, limit: int = 50) -> list[Run]: ...
     def run(self, run: int) -> Run | None: ...

@@ -1,9 +1,12 @@
 """Applying a plan: wave by wave, independent changes side by side.
 
 The plan is already ordered. `batches` cuts it into groups whose members do
-not depend on each other; each group runs in a thread pool and every result
-is recorded in the store as soon as it lands (with the inventory change that
-goes with it), so a crash leaves an exact journal.
+not depend on each other; each group runs in a thread pool, a provider that
+is `BatchApplicable` taking all its changes of the group in one task (the
+files provider then makes all its writes durable with one barrier). The
+group's results are recorded in the store together, in one transaction with
+the inventory changes that go with them, as soon as the group has landed, so
+a crash leaves an exact journal of every group before it.
 
 A change whose dependency failed is skipped, and after a failed wave later
 waves are skipped too: waves exist to say "this must be in place first".
@@ -14,13 +17,15 @@ later puts the saved thing back instead of deleting.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 from gitward.core.model import Action, Change, Key, Plan, Resource, Result
 from gitward.core.order import batches
-from gitward.core.seams import Backupable, Provider, Store
+from gitward.core.seams import Backupable, BatchApplicable, Provider, Store
 
 __all__ = ["STOPPING", "adopt_backup", "apply_plan"]
 
@@ -44,33 +49,60 @@ def apply_plan(plan: Plan, provider_of: ProviderOf, store: Store, run: int,
     pool = ThreadPoolExecutor(max_workers=workers) if len(pending) > 1 else None
     try:
         for group in groups:
+            done: list[Result] = []
             runnable: list[Change] = []
             stopping = should_stop is not None and should_stop()
             for change in group:
                 blocked = STOPPING if stopping else _blocked_by(change, failed, failed_wave)
                 if blocked:
                     failed.add(change.key)
-                    results.append(_record(store, run, Result(change, False, blocked,
-                                                              skipped=True), progress))
+                    done.append(Result(change, False, blocked, skipped=True))
                 else:
                     runnable.append(change)
-
-            def one(change: Change) -> Result:
-                return _apply_one(change, provider_of(change.key), store, inventory)
-
-            done = list(pool.map(one, runnable)) if pool and len(runnable) > 1 \
-                else [one(c) for c in runnable]
-            for result in done:
-                results.append(_record(store, run, result, progress))
+            applied = _apply_group(runnable, provider_of, store, inventory, pool)
+            for result in applied:
                 if not result.ok:
                     failed.add(result.change.key)
                     if result.change.action is not Action.delete:
                         wave = result.change.resource.wave
                         failed_wave = wave if failed_wave is None else min(failed_wave, wave)
+            done.extend(applied)
+            store.results(run, done)
+            results.extend(done)
+            if progress:
+                for result in done:
+                    progress(result)
     finally:
         if pool:
             pool.shutdown(wait=True)
     return results
+
+
+def _apply_group(changes: list[Change], provider_of: ProviderOf, store: Store,
+                 inventory: Mapping[Key, Resource], pool: ThreadPoolExecutor | None
+                 ) -> list[Result]:
+    """Apply one group of independent changes, side by side: one task per
+    change, except that a `BatchApplicable` provider gets all of its forward
+    changes in one task. The results come back in the group's order."""
+    batched: dict[int, list[Change]] = {}
+    tasks: list[Callable[[], list[Result]]] = []
+    for change in changes:
+        provider = provider_of(change.key)
+        if change.action is not Action.delete and isinstance(provider, BatchApplicable):
+            batch = batched.get(id(provider))
+            if batch is None:
+                batch = batched[id(provider)] = []
+                tasks.append(functools.partial(_apply_batch, batch, provider, store, inventory))
+            batch.append(change)
+        else:
+            tasks.append(functools.partial(_apply_one, change, provider, store, inventory))
+    outcomes = pool.map(_call, tasks) if pool and len(tasks) > 1 else map(_call, tasks)
+    by_key = {result.change.key: result for done in outcomes for result in done}
+    return [by_key[change.key] for change in changes]
+
+
+def _call(task: Callable[[], list[Result]]) -> list[Result]:
+    return task()
 
 
 def _groups(changes: list[Change], *, reverse: bool) -> list[list[Change]]:
@@ -96,15 +128,8 @@ def _blocked_by(change: Change, failed: set[Key], failed_wave: int | None) -> st
     return None
 
 
-def _record(store: Store, run: int, result: Result, progress: Progress | None) -> Result:
-    store.result(run, result)
-    if progress:
-        progress(result)
-    return result
-
-
 def _apply_one(change: Change, provider: Provider, store: Store,
-               inventory: Mapping[Key, Resource]) -> Result:
+               inventory: Mapping[Key, Resource]) -> list[Result]:
     started = time.perf_counter()
     try:
         if change.action is Action.delete:
@@ -114,8 +139,33 @@ def _apply_one(change: Change, provider: Provider, store: Store,
             live_after = provider.apply(change)
     except Exception as error:
         message = str(error) or type(error).__name__
-        return Result(change, False, message, None, time.perf_counter() - started)
-    return Result(change, True, None, live_after, time.perf_counter() - started)
+        return [Result(change, False, message, None, time.perf_counter() - started)]
+    return [Result(change, True, None, live_after, time.perf_counter() - started)]
+
+
+def _apply_batch(changes: list[Change], provider: BatchApplicable, store: Store,
+                 inventory: Mapping[Key, Resource]) -> list[Result]:
+    """Forward changes of one provider applied together; each still gets its
+    own result, and a failure of one leaves the others applied."""
+    started = time.perf_counter()
+    failures: dict[Key, Result] = {}
+    ready: list[Change] = []
+    for change in changes:
+        try:
+            _backup_on_takeover(change, cast(Provider, provider), store, inventory)
+        except Exception as error:
+            failures[change.key] = Result(change, False, str(error) or type(error).__name__)
+            continue
+        ready.append(change)
+    outcomes = provider.apply_many(ready) if ready else []
+    share = (time.perf_counter() - started) / max(1, len(changes))
+    for change, outcome in zip(ready, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            failures[change.key] = Result(change, False, str(outcome) or type(outcome).__name__,
+                                          None, share)
+        else:
+            failures[change.key] = Result(change, True, None, outcome, share)
+    return [failures[change.key] for change in changes]
 
 
 def _backup_on_takeover(change: Change, provider: Provider, store: Store,

@@ -10,7 +10,8 @@ remotely alike.
 
 In the data flow, `Provider.read` calls `stat` and `read_file` (a tight loop
 over many paths, so nothing here spawns a process or builds a model) and
-`Provider.apply` calls `write_file_atomic`, `mkdir`, `symlink` and `run`.
+`Provider.apply` calls `write_file_atomic` (or, for a wave, `write_files_atomic`),
+`mkdir`, `symlink` and `run`.
 
 Safety, checked before any I/O: `TargetRoot` (`paths.py`) refuses a path
 that is relative, goes up, or whose parent resolves outside the root. The last
@@ -25,7 +26,9 @@ fsynced once per `flush()` rather than after every file: a crash before that
 can at worst bring back the *old* file, which the next read sees as drift and
 the next sync rewrites, while a sync of 1,000 files in one directory pays for
 one directory fsync instead of 1,000. The engine calls `flush()` once a sync
-has applied its changes.
+has applied its changes. `write_files_atomic` writes many files with the same
+guarantee but one durability barrier for all (`durable.make_durable`): every
+temp file is filled, all are made durable, then each is renamed into place.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from gitward.providers.durable import make_durable
 from gitward.providers.errors import (
     CommandTimeoutError,
     OwnerNotPermittedError,
@@ -57,6 +61,7 @@ __all__ = [
     "CommandTimeoutError",
     "Connection",
     "FileStat",
+    "FileWrite",
     "LocalConnection",
     "OwnerNotPermittedError",
     "ProviderError",
@@ -83,6 +88,17 @@ class FileStat:
 
 
 @dataclass(frozen=True, slots=True)
+class FileWrite:
+    """One file for `Connection.write_files_atomic`: bytes, mode and owner."""
+
+    path: str
+    data: bytes
+    mode: int
+    uid: Owner = None
+    gid: Owner = None
+
+
+@dataclass(frozen=True, slots=True)
 class CommandResult:
     returncode: int
     stdout: str
@@ -98,6 +114,7 @@ class Connection(Protocol):
     def read_file(self, path: str) -> bytes | None: ...
     def write_file_atomic(self, path: str, data: bytes, mode: int, uid: Owner = None,
                           gid: Owner = None) -> FileStat: ...
+    def write_files_atomic(self, writes: Sequence[FileWrite]) -> list[FileStat | ProviderError]: ...
     def mkdir(self, path: str, mode: int = 0o755, uid: Owner = None,
               gid: Owner = None) -> None: ...
     def rmdir(self, path: str) -> None: ...
@@ -200,22 +217,77 @@ class LocalConnection:
                           gid: Owner = None) -> FileStat:
         """Replace `path` with `data` in one rename; on any error the temp is removed."""
         host = self.host_path(path)
-        ids = self._ids(path, uid, gid)
-
-        def fill(tmp: str) -> None:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = os.open(tmp, flags, 0o600)
-            try:
-                _write_all(fd, data)
-                if ids is not None:  # before fchmod: a chown clears setuid bits
-                    self._give(path, uid, gid, lambda: os.fchown(fd, *ids))
-                os.fchmod(fd, mode)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
-        self._replace(path, host, fill, "write")
+        write = FileWrite(path, data, mode, uid, gid)
+        self._replace(path, host, lambda tmp: self._fill(tmp, write, sync=True), "write")
         return file_stat(os.lstat(host))
+
+    def write_files_atomic(self, writes: Sequence[FileWrite]) -> list[FileStat | ProviderError]:
+        """Many `write_file_atomic`s with one durability barrier: every temp file
+        is filled, all are made durable together (`durable.make_durable`), then
+        each is renamed into place. One outcome per write, in order: the stat
+        of the new file, or the error that left that path as it was."""
+        outcomes: list[FileStat | ProviderError | None] = [None] * len(writes)
+        staged: list[tuple[int, str, str]] = []   # index, host path, temp path
+        try:
+            self._write_staged(writes, outcomes, staged)
+        except BaseException:   # interrupted: no temp file is left behind
+            for _, _, tmp in staged:
+                _discard(tmp)
+            raise
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _write_staged(self, writes: Sequence[FileWrite],
+                      outcomes: list[FileStat | ProviderError | None],
+                      staged: list[tuple[int, str, str]]) -> None:
+        for index, write in enumerate(writes):
+            tmp = ""
+            try:
+                host = self.host_path(write.path)
+                tmp = _temp_beside(host)
+                self._fill(tmp, write, sync=False)
+            except (OSError, ProviderError) as exc:
+                _discard(tmp)
+                outcomes[index] = self._failure("write", write.path, exc)
+                continue
+            except BaseException:
+                _discard(tmp)
+                raise
+            staged.append((index, host, tmp))
+        try:
+            make_durable([tmp for _, _, tmp in staged])
+        except OSError as exc:
+            for index, _, tmp in staged:
+                _discard(tmp)
+                outcomes[index] = self._fail("write", writes[index].path, exc)
+            staged.clear()
+        staged.reverse()   # renamed in order, each taken off as it lands
+        while staged:
+            index, host, tmp = staged[-1]
+            try:
+                os.rename(tmp, host)
+                outcomes[index] = file_stat(os.lstat(host))
+                self._mark_dirty(os.path.dirname(host))
+            except OSError as exc:
+                _discard(tmp)
+                outcomes[index] = self._fail("write", writes[index].path, exc)
+            staged.pop()
+
+    def _fill(self, tmp: str, write: FileWrite, *, sync: bool) -> None:
+        ids = self._ids(write.path, write.uid, write.gid)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(tmp, flags, 0o600)
+        try:
+            _write_all(fd, write.data)
+            if ids is not None:  # before fchmod: a chown clears setuid bits
+                self._give(write.path, write.uid, write.gid, lambda: os.fchown(fd, *ids))
+            os.fchmod(fd, write.mode)
+            if sync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _failure(self, doing: str, path: str, exc: OSError | ProviderError) -> ProviderError:
+        return exc if isinstance(exc, ProviderError) else self._fail(doing, path, exc)
 
     def symlink(self, path: str, target: str, uid: Owner = None, gid: Owner = None) -> None:
         """Point `path` at `target`, replacing a file or link there in one rename."""
@@ -231,19 +303,16 @@ class LocalConnection:
 
     def _replace(self, path: str, host: str, make: Callable[[str], None], doing: str) -> None:
         """Build the new thing under a temp name beside `host`, then rename it over."""
-        head, name = os.path.split(host)
-        # Hidden, unique, and short enough for NAME_MAX even beside a 255-byte name.
-        tmp = f"{head}/.{name[:200]}.gitward-{secrets.token_hex(6)}.tmp"
+        tmp = _temp_beside(host)
         try:
             make(tmp)
             os.rename(tmp, host)
         except BaseException as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            _discard(tmp)
             if isinstance(exc, OSError):
                 raise self._fail(doing, path, exc) from exc
             raise
-        self._mark_dirty(head)
+        self._mark_dirty(os.path.dirname(host))
 
     def mkdir(self, path: str, mode: int = 0o755, uid: Owner = None, gid: Owner = None) -> None:
         """Make sure `path` is a directory with this mode (and owner); missing
@@ -376,6 +445,18 @@ class LocalConnection:
                                       "and was killed; raise its timeout or fix it") from None
         return CommandResult(proc.returncode, out.decode(errors="replace"),
                              err.decode(errors="replace"))
+
+
+def _temp_beside(host: str) -> str:
+    head, name = os.path.split(host)
+    # Hidden, unique, and short enough for NAME_MAX even beside a 255-byte name.
+    return f"{head}/.{name[:200]}.gitward-{secrets.token_hex(6)}.tmp"
+
+
+def _discard(tmp: str) -> None:
+    if tmp:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -21,7 +21,9 @@ what is wanted, the live spec carries its text so a diff can show the lines.
 another type is, update naming the fields that differ (``spec.content`` for
 the bytes, redacted when the resource is sensitive), else noop. `apply`
 writes through `Connection.write_file_atomic` (one temp file, fsync, rename)
-and creates missing parent directories. Deleting a directory that is not
+and creates missing parent directories; `apply_many` (`BatchApplicable`)
+writes a wave's files through `Connection.write_files_atomic`, which makes
+them all durable with one barrier before renaming any. Deleting a directory that is not
 empty fails rather than deleting what gitward did not write.
 
 Backups (`Backupable`): before gitward first takes over a path that already
@@ -37,13 +39,13 @@ import contextlib
 import errno
 import hashlib
 import json
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from gitward.core.diff import diff_specs
 from gitward.core.model import Action, Change, DiffItem, Health, Key, Resource
 from gitward.core.seams import Described
-from gitward.providers.connection import Connection, FileStat
+from gitward.providers.connection import Connection, FileStat, FileWrite
 from gitward.providers.errors import ProviderError, TargetIOError
 from gitward.providers.file_facts import same_facts, stat_facts
 from gitward.providers.spec_models import SpecModels
@@ -104,11 +106,25 @@ class FilesProvider:
              recorded: Mapping[Key, Resource] | None = None) -> dict[Key, Resource]:
         recorded = recorded or {}
         live: dict[Key, Resource] = {}
+        missing = self._missing_parents(resources)
         for res in resources:
+            if _parent(res.spec["path"]) in missing:
+                continue
             found = self._read_one(res, recorded.get(res.key))
             if found is not None:
                 live[res.key] = found
         return live
+
+    def _missing_parents(self, resources: Collection[Resource]) -> set[str]:
+        """The directories of many resources that do not exist: nothing under
+        them is there either, and one lstat says so for all (a first converge
+        reads a tree that is not there yet)."""
+        by_parent: dict[str, int] = {}
+        for res in resources:
+            parent = _parent(res.spec["path"])
+            by_parent[parent] = by_parent.get(parent, 0) + 1
+        return {parent for parent, count in by_parent.items()
+                if count > 1 and parent != "/" and self.connection.stat(parent) is None}
 
     def _read_one(self, res: Resource, before: Resource | None) -> Resource | None:
         path = res.spec["path"]
@@ -178,6 +194,57 @@ class FilesProvider:
                 path, spec["target"], owner, group))
         return self._read_after(desired, "written")
 
+    def apply_many(self, changes: Sequence[Change]) -> list[Resource | Exception]:
+        """`apply` for each change, the files among them written together with
+        one durability barrier (`Connection.write_files_atomic`)."""
+        outcomes: list[Resource | Exception | None] = [None] * len(changes)
+        writes: dict[int, FileWrite] = {}
+        for index, change in enumerate(changes):
+            if _plain_write(change):
+                writes[index] = _file_write(change)
+                continue
+            try:
+                outcomes[index] = self.apply(change)
+            except Exception as error:
+                outcomes[index] = error
+        stats = self._write_with_parents(writes)
+        for index, st in stats.items():
+            desired = changes[index].desired
+            assert desired is not None
+            outcomes[index] = st if isinstance(st, Exception) else \
+                self._written(desired, st, hashlib.sha256(writes[index].data).hexdigest())
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _write_with_parents(self, writes: Mapping[int, FileWrite]
+                            ) -> dict[int, FileStat | ProviderError]:
+        """`write_files_atomic`, then the writes whose directory was missing
+        again once it is made."""
+        indexes = list(writes)
+        parents = {_parent(write.path) for write in writes.values()}
+        if len(parents) < len(writes):   # make each missing directory once, up front
+            for directory in sorted(parents):
+                if directory != "/" and self.connection.stat(directory) is None:
+                    with contextlib.suppress(ProviderError):   # then its writes say why
+                        self.connection.mkdir(directory, 0o755)
+        stats = dict(zip(indexes, self.connection.write_files_atomic(list(writes.values())),
+                         strict=True))
+        missing = [i for i in indexes if isinstance(stats[i], TargetIOError)
+                   and getattr(stats[i], "errno", None) == errno.ENOENT]
+        unmade: dict[str, ProviderError] = {}
+        for directory in sorted({_parent(writes[i].path) for i in missing}):
+            try:
+                self.connection.mkdir(directory, 0o755)
+            except ProviderError as error:   # its files fail with this reason
+                unmade[directory] = error
+        for index in missing:
+            if _parent(writes[index].path) in unmade:
+                stats[index] = unmade[_parent(writes[index].path)]
+        retry = [i for i in missing if _parent(writes[i].path) not in unmade]
+        if retry:
+            again = self.connection.write_files_atomic([writes[i] for i in retry])
+            stats.update(zip(retry, again, strict=True))
+        return stats
+
     def _apply_file(self, change: Change, desired: Resource) -> Resource:
         spec, path = desired.spec, desired.spec["path"]
         owner, group, mode = spec.get("owner"), spec.get("group"), int(spec["mode"], 8)
@@ -192,6 +259,9 @@ class FilesProvider:
                 path, data, mode, owner, group))
         if st is None:
             raise ProviderError(f"{desired.key}: {path} vanished right after it was written")
+        return self._written(desired, st, sha)
+
+    def _written(self, desired: Resource, st: FileStat, sha: str) -> Resource:
         # Built from the stat of the write rather than read back: the stat cache
         # of the next read then starts from exactly this state.
         return Resource(desired.key, {**self._stat_facts(desired, st), "sha256": sha},
@@ -277,7 +347,7 @@ class FilesProvider:
         except TargetIOError as exc:
             if exc.errno != errno.ENOENT:
                 raise
-            self.connection.mkdir(path.rsplit("/", 1)[0] or "/", 0o755)
+            self.connection.mkdir(_parent(path), 0o755)
             return write()
 
     def _clear_for(self, wanted: Resource, live: Resource) -> None:
@@ -318,6 +388,26 @@ def _cached_sha(before: Resource | None, now: Mapping[str, Any]) -> str | None:
         return None
     sha = before.spec.get("sha256")
     return sha if isinstance(sha, str) else None
+
+
+def _plain_write(change: Change) -> bool:
+    """A File change that is only new bytes in place of a file, link or nothing."""
+    desired, live = change.desired, change.live
+    return (desired is not None and desired.key.kind == "File" and not _same_bytes(change)
+            and change.action is not Action.delete
+            and (live is None or live.spec.get("type") != "dir"))
+
+
+def _file_write(change: Change) -> FileWrite:
+    desired = change.desired
+    assert desired is not None
+    spec = desired.spec
+    return FileWrite(spec["path"], file_bytes(spec), int(spec["mode"], 8),
+                     spec.get("owner"), spec.get("group"))
+
+
+def _parent(path: str) -> str:
+    return path.rsplit("/", 1)[0] or "/"
 
 
 def _same_bytes(change: Change) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -137,11 +137,15 @@ class MemoryStore:
         return run_id
 
     def result(self, run: int, result: Result) -> None:
+        self.results(run, [result])
+
+    def results(self, run: int, results: Sequence[Result]) -> None:
         with self._lock:
             row = self._runs[run]
-            row.results.append(_recorded(result))
-            if not row.run.dry_run:
-                self._apply_to_inventory(row.run, result)
+            for result in results:
+                row.results.append(_recorded(result))
+                if not row.run.dry_run:
+                    self._apply_to_inventory(row.run, result)
 
     def _apply_to_inventory(self, run: Run, result: Result) -> None:
         effect = inventory_effect(result)

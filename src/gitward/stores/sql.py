@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,12 +146,18 @@ class SqlStore(SqlConnection):
         return run_id
 
     def result(self, run: int, result: Result) -> None:
+        self.results(run, [result])
+
+    def results(self, run: int, results: Sequence[Result]) -> None:
+        if not results:
+            return
         with self._writing() as db:
             info = self._open_run(db, run)
-            db.execute(statements.INSERT_RESULT, result_row(run, info.next_seq, result))
-            if not info.dry_run:
-                self._apply_to_inventory(db, info, result)
-            info.next_seq += 1
+            for result in results:
+                db.execute(statements.INSERT_RESULT, result_row(run, info.next_seq, result))
+                if not info.dry_run:
+                    self._apply_to_inventory(db, info, result)
+                info.next_seq += 1
 
     def _apply_to_inventory(self, db: Driver, info: _OpenRun, result: Result) -> None:
         effect = inventory_effect(result)
