@@ -147,14 +147,16 @@ class Workspace:
 
     def prepare_while_fetching(self) -> None:
         """While a fetch is under way, and this state directory has no system map
-        yet (a first run), build what reading one from Git takes: the YAML loader
-        and pydantic's validators (~100 ms, of which the fetch hides about half)."""
+        yet (a first run), build what reading one from Git takes: the YAML loader,
+        pydantic's validators of the map and the manifest model, all of which the
+        render needs next (~130 ms, of which the fetch hides about half)."""
         if self.ahead is None or (self.state_dir / SYSTEM_CACHE).exists():
             return
         import gitward.renderers.yaml_load  # noqa: F401
         from gitward.core.system import build_validators
 
         build_validators()
+        import gitward.renderers.build  # noqa: F401  (the manifest model, for the render)
 
     def app(self, name: str) -> AppSpec:
         apps = self.system().apps
