@@ -79,6 +79,21 @@ def test_one_write_that_cannot_land_leaves_the_others_written(root: Path) -> Non
     assert temps(root) == []
 
 
+def test_a_write_through_a_symlink_out_of_the_root_fails_alone(
+        root: Path, tmp_path: Path) -> None:
+    files = FilesProvider(LocalConnection(str(root)))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "srv").mkdir()
+    os.symlink(outside, root / "srv/escape")
+    wanted = [a_file(f"/srv/ok/f{i}", "ok\n") for i in range(5)]
+    wanted += [a_file("/srv/escape/a", "x\n"), a_file("/srv/escape/b", "y\n")]
+    outcomes = files.apply_many([files.diff(res, None) for res in wanted])
+    assert all(isinstance(o, Resource) for o in outcomes[:5])
+    assert all("outside the target root" in str(o) for o in outcomes[5:])
+    assert list(outside.iterdir()) == []
+
+
 def test_outcomes_come_back_one_per_write_in_order(conn: LocalConnection, root: Path) -> None:
     (root / "a").mkdir()
     writes = [FileWrite("/a/one", b"1", 0o600), FileWrite("/missing/two", b"2", 0o644),

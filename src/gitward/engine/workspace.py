@@ -152,7 +152,7 @@ class Workspace:
         render needs next (~130 ms, of which the fetch hides about half)."""
         if self.ahead is None or (self.state_dir / SYSTEM_CACHE).exists():
             return
-        import gitward.renderers.yaml_load  # noqa: F401
+        import gitward.renderers.yaml_load
         from gitward.core.system import build_validators
 
         build_validators()

@@ -45,6 +45,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from gitward.core.errors import GitwardError
 from gitward.providers.durable import make_durable
 from gitward.providers.errors import (
     CommandTimeoutError,
@@ -114,7 +115,7 @@ class Connection(Protocol):
     def read_file(self, path: str) -> bytes | None: ...
     def write_file_atomic(self, path: str, data: bytes, mode: int, uid: Owner = None,
                           gid: Owner = None) -> FileStat: ...
-    def write_files_atomic(self, writes: Sequence[FileWrite]) -> list[FileStat | ProviderError]: ...
+    def write_files_atomic(self, writes: Sequence[FileWrite]) -> list[FileStat | GitwardError]: ...
     def mkdir(self, path: str, mode: int = 0o755, uid: Owner = None,
               gid: Owner = None) -> None: ...
     def rmdir(self, path: str) -> None: ...
@@ -221,12 +222,12 @@ class LocalConnection:
         self._replace(path, host, lambda tmp: self._fill(tmp, write, sync=True), "write")
         return file_stat(os.lstat(host))
 
-    def write_files_atomic(self, writes: Sequence[FileWrite]) -> list[FileStat | ProviderError]:
+    def write_files_atomic(self, writes: Sequence[FileWrite]) -> list[FileStat | GitwardError]:
         """Many `write_file_atomic`s with one durability barrier: every temp file
         is filled, all are made durable together (`durable.make_durable`), then
         each is renamed into place. One outcome per write, in order: the stat
         of the new file, or the error that left that path as it was."""
-        outcomes: list[FileStat | ProviderError | None] = [None] * len(writes)
+        outcomes: list[FileStat | GitwardError | None] = [None] * len(writes)
         staged: list[tuple[int, str, str]] = []   # index, host path, temp path
         try:
             self._write_staged(writes, outcomes, staged)
@@ -237,7 +238,7 @@ class LocalConnection:
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _write_staged(self, writes: Sequence[FileWrite],
-                      outcomes: list[FileStat | ProviderError | None],
+                      outcomes: list[FileStat | GitwardError | None],
                       staged: list[tuple[int, str, str]]) -> None:
         for index, write in enumerate(writes):
             tmp = ""
@@ -245,7 +246,7 @@ class LocalConnection:
                 host = self.host_path(write.path)
                 tmp = _temp_beside(host)
                 self._fill(tmp, write, sync=False)
-            except (OSError, ProviderError) as exc:
+            except (OSError, GitwardError) as exc:
                 _discard(tmp)
                 outcomes[index] = self._failure("write", write.path, exc)
                 continue
@@ -286,8 +287,8 @@ class LocalConnection:
         finally:
             os.close(fd)
 
-    def _failure(self, doing: str, path: str, exc: OSError | ProviderError) -> ProviderError:
-        return exc if isinstance(exc, ProviderError) else self._fail(doing, path, exc)
+    def _failure(self, doing: str, path: str, exc: OSError | GitwardError) -> GitwardError:
+        return exc if isinstance(exc, GitwardError) else self._fail(doing, path, exc)
 
     def symlink(self, path: str, target: str, uid: Owner = None, gid: Owner = None) -> None:
         """Point `path` at `target`, replacing a file or link there in one rename."""

@@ -23,8 +23,8 @@ the bytes, redacted when the resource is sensitive), else noop. `apply`
 writes through `Connection.write_file_atomic` (one temp file, fsync, rename)
 and creates missing parent directories; `apply_many` (`BatchApplicable`)
 writes a wave's files through `Connection.write_files_atomic`, which makes
-them all durable with one barrier before renaming any. Deleting a directory that is not
-empty fails rather than deleting what gitward did not write.
+them all durable with one barrier before renaming any. Deleting a directory
+that is not empty fails rather than deleting what gitward did not write.
 
 Backups (`Backupable`): before gitward first takes over a path that already
 existed, the engine calls `backup`, which returns a small envelope, one JSON
@@ -43,6 +43,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from gitward.core.diff import diff_specs
+from gitward.core.errors import GitwardError
 from gitward.core.model import Action, Change, DiffItem, Health, Key, Resource
 from gitward.core.seams import Described
 from gitward.providers.connection import Connection, FileStat, FileWrite
@@ -216,34 +217,29 @@ class FilesProvider:
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _write_with_parents(self, writes: Mapping[int, FileWrite]
-                            ) -> dict[int, FileStat | ProviderError]:
-        """`write_files_atomic`, then the writes whose directory was missing
-        again once it is made."""
-        indexes = list(writes)
-        parents = {_parent(write.path) for write in writes.values()}
-        if len(parents) < len(writes):   # make each missing directory once, up front
-            for directory in sorted(parents):
-                if directory != "/" and self.connection.stat(directory) is None:
-                    with contextlib.suppress(ProviderError):   # then its writes say why
-                        self.connection.mkdir(directory, 0o755)
-        stats = dict(zip(indexes, self.connection.write_files_atomic(list(writes.values())),
+                            ) -> dict[int, FileStat | GitwardError]:
+        """`write_files_atomic` once each missing directory is made; a write
+        whose directory cannot be made fails with the reason."""
+        unmade = self._make_parents({_parent(write.path) for write in writes.values()})
+        stats: dict[int, FileStat | GitwardError] = {
+            index: unmade[_parent(write.path)] for index, write in writes.items()
+            if _parent(write.path) in unmade}
+        todo = [index for index in writes if index not in stats]
+        stats.update(zip(todo, self.connection.write_files_atomic([writes[i] for i in todo]),
                          strict=True))
-        missing = [i for i in indexes if isinstance(stats[i], TargetIOError)
-                   and getattr(stats[i], "errno", None) == errno.ENOENT]
-        unmade: dict[str, ProviderError] = {}
-        for directory in sorted({_parent(writes[i].path) for i in missing}):
-            try:
-                self.connection.mkdir(directory, 0o755)
-            except ProviderError as error:   # its files fail with this reason
-                unmade[directory] = error
-        for index in missing:
-            if _parent(writes[index].path) in unmade:
-                stats[index] = unmade[_parent(writes[index].path)]
-        retry = [i for i in missing if _parent(writes[i].path) not in unmade]
-        if retry:
-            again = self.connection.write_files_atomic([writes[i] for i in retry])
-            stats.update(zip(retry, again, strict=True))
         return stats
+
+    def _make_parents(self, directories: Collection[str]) -> dict[str, GitwardError]:
+        """Make each of `directories` that is missing (0755, as `apply` would);
+        the error of each that cannot be."""
+        unmade: dict[str, GitwardError] = {}
+        for directory in sorted(directories):
+            try:
+                if directory != "/" and self.connection.stat(directory) is None:
+                    self.connection.mkdir(directory, 0o755)
+            except GitwardError as error:
+                unmade[directory] = error
+        return unmade
 
     def _apply_file(self, change: Change, desired: Resource) -> Resource:
         spec, path = desired.spec, desired.spec["path"]
