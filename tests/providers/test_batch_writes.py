@@ -120,6 +120,21 @@ def test_an_interrupted_batch_leaves_no_temp_file_and_no_new_file(
     assert list((root / "a").iterdir()) == []
 
 
+def test_temp_files_a_killed_batch_left_go_when_their_paths_are_written(
+        conn: LocalConnection, root: Path) -> None:
+    (root / "a").mkdir()
+    stale = [root / "a/.f0.gitward-0123456789ab.tmp", root / "a/.f1.gitward-ba9876543210.tmp"]
+    kept = [root / "a/.other.gitward-0123456789ab.tmp",   # a path this batch does not write
+            root / "a/.f0.gitward-notours.tmp", root / "a/.f0.txt"]
+    for path in stale + kept:
+        path.write_text("half written\n")
+    outcomes = conn.write_files_atomic([FileWrite(f"/a/f{i}", b"new\n", 0o644)
+                                        for i in range(2)])
+    assert all(isinstance(o, FileStat) for o in outcomes)
+    assert sorted(p.name for p in (root / "a").iterdir()) == sorted(
+        ["f0", "f1", *(p.name for p in kept)])
+
+
 def test_a_barrier_that_fails_fails_every_write_and_keeps_the_old_bytes(
         conn: LocalConnection, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def disk_error(paths: list[str]) -> None:

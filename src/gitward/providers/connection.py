@@ -29,6 +29,8 @@ one directory fsync instead of 1,000. The engine calls `flush()` once a sync
 has applied its changes. `write_files_atomic` writes many files with the same
 guarantee but one durability barrier for all (`durable.make_durable`): every
 temp file is filled, all are made durable, then each is renamed into place.
+A process killed in between leaves temp files; the next batch that writes
+those paths removes them.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import signal
 import stat as stat_mod
 import subprocess
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -261,17 +263,25 @@ class LocalConnection:
                 _discard(tmp)
                 outcomes[index] = self._fail("write", writes[index].path, exc)
             staged.clear()
+        self._rename_staged(writes, outcomes, staged)
+
+    def _rename_staged(self, writes: Sequence[FileWrite],
+                       outcomes: list[FileStat | GitwardError | None],
+                       staged: list[tuple[int, str, str]]) -> None:
         staged.reverse()   # renamed in order, each taken off as it lands
+        renamed: list[str] = []
         while staged:
             index, host, tmp = staged[-1]
             try:
                 os.rename(tmp, host)
                 outcomes[index] = file_stat(os.lstat(host))
                 self._mark_dirty(os.path.dirname(host))
+                renamed.append(host)
             except OSError as exc:
                 _discard(tmp)
                 outcomes[index] = self._fail("write", writes[index].path, exc)
             staged.pop()
+        _sweep_leftovers(renamed)
 
     def _fill(self, tmp: str, write: FileWrite, *, sync: bool) -> None:
         ids = self._ids(write.path, write.uid, write.gid)
@@ -452,6 +462,33 @@ def _temp_beside(host: str) -> str:
     head, name = os.path.split(host)
     # Hidden, unique, and short enough for NAME_MAX even beside a 255-byte name.
     return f"{head}/.{name[:200]}.gitward-{secrets.token_hex(6)}.tmp"
+
+
+def _temp_of(entry: str) -> str | None:
+    """The name whose temp file (`_temp_beside`) `entry` is, or None."""
+    if not (entry.startswith(".") and entry.endswith(".tmp")):
+        return None
+    name, marker, token = entry[1:-4].rpartition(".gitward-")
+    return name if marker and len(token) == 12 else None
+
+
+def _sweep_leftovers(written: Iterable[str]) -> None:
+    """Remove the temp files that a killed write of these very host paths left
+    beside them (a batch fills all its temp files before renaming any). Only
+    the writer of a path makes temp files named after it, and one app at a
+    time writes its paths, so none of these can be in use."""
+    names: dict[str, set[str]] = {}
+    for host in written:
+        head, name = os.path.split(host)
+        names.setdefault(head, set()).add(name[:200])
+    for head, wanted in names.items():
+        try:
+            with os.scandir(head) as entries:
+                stale = [entry.path for entry in entries if _temp_of(entry.name) in wanted]
+        except OSError:
+            continue
+        for path in stale:
+            _discard(path)
 
 
 def _discard(tmp: str) -> None:
