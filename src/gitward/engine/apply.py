@@ -148,24 +148,24 @@ def _apply_batch(changes: list[Change], provider: BatchApplicable, store: Store,
     """Forward changes of one provider applied together; each still gets its
     own result, and a failure of one leaves the others applied."""
     started = time.perf_counter()
-    failures: dict[Key, Result] = {}
+    done: dict[Key, Result] = {}
     ready: list[Change] = []
     for change in changes:
         try:
             _backup_on_takeover(change, cast(Provider, provider), store, inventory)
         except Exception as error:
-            failures[change.key] = Result(change, False, str(error) or type(error).__name__)
+            done[change.key] = Result(change, False, str(error) or type(error).__name__)
             continue
         ready.append(change)
     outcomes = provider.apply_many(ready) if ready else []
     share = (time.perf_counter() - started) / max(1, len(changes))
     for change, outcome in zip(ready, outcomes, strict=True):
         if isinstance(outcome, Exception):
-            failures[change.key] = Result(change, False, str(outcome) or type(outcome).__name__,
-                                          None, share)
+            done[change.key] = Result(change, False, str(outcome) or type(outcome).__name__,
+                                      None, share)
         else:
-            failures[change.key] = Result(change, True, None, outcome, share)
-    return [failures[change.key] for change in changes]
+            done[change.key] = Result(change, True, None, outcome, share)
+    return [done[change.key] for change in changes]
 
 
 def _backup_on_takeover(change: Change, provider: Provider, store: Store,

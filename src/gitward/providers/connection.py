@@ -38,17 +38,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import signal
 import stat as stat_mod
 import subprocess
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from gitward.core.errors import GitwardError
-from gitward.providers.durable import make_durable
+from gitward.providers.durable import discard, make_durable, sweep_leftovers, temp_beside
 from gitward.providers.errors import (
     CommandTimeoutError,
     OwnerNotPermittedError,
@@ -235,7 +234,7 @@ class LocalConnection:
             self._write_staged(writes, outcomes, staged)
         except BaseException:   # interrupted: no temp file is left behind
             for _, _, tmp in staged:
-                _discard(tmp)
+                discard(tmp)
             raise
         return [outcome for outcome in outcomes if outcome is not None]
 
@@ -246,21 +245,21 @@ class LocalConnection:
             tmp = ""
             try:
                 host = self.host_path(write.path)
-                tmp = _temp_beside(host)
+                tmp = temp_beside(host)
                 self._fill(tmp, write, sync=False)
             except (OSError, GitwardError) as exc:
-                _discard(tmp)
+                discard(tmp)
                 outcomes[index] = self._failure("write", write.path, exc)
                 continue
             except BaseException:
-                _discard(tmp)
+                discard(tmp)
                 raise
             staged.append((index, host, tmp))
         try:
             make_durable([tmp for _, _, tmp in staged])
         except OSError as exc:
             for index, _, tmp in staged:
-                _discard(tmp)
+                discard(tmp)
                 outcomes[index] = self._fail("write", writes[index].path, exc)
             staged.clear()
         self._rename_staged(writes, outcomes, staged)
@@ -278,10 +277,10 @@ class LocalConnection:
                 self._mark_dirty(os.path.dirname(host))
                 renamed.append(host)
             except OSError as exc:
-                _discard(tmp)
+                discard(tmp)
                 outcomes[index] = self._fail("write", writes[index].path, exc)
             staged.pop()
-        _sweep_leftovers(renamed)
+        sweep_leftovers(renamed)
 
     def _fill(self, tmp: str, write: FileWrite, *, sync: bool) -> None:
         ids = self._ids(write.path, write.uid, write.gid)
@@ -314,12 +313,12 @@ class LocalConnection:
 
     def _replace(self, path: str, host: str, make: Callable[[str], None], doing: str) -> None:
         """Build the new thing under a temp name beside `host`, then rename it over."""
-        tmp = _temp_beside(host)
+        tmp = temp_beside(host)
         try:
             make(tmp)
             os.rename(tmp, host)
         except BaseException as exc:
-            _discard(tmp)
+            discard(tmp)
             if isinstance(exc, OSError):
                 raise self._fail(doing, path, exc) from exc
             raise
@@ -456,45 +455,6 @@ class LocalConnection:
                                       "and was killed; raise its timeout or fix it") from None
         return CommandResult(proc.returncode, out.decode(errors="replace"),
                              err.decode(errors="replace"))
-
-
-def _temp_beside(host: str) -> str:
-    head, name = os.path.split(host)
-    # Hidden, unique, and short enough for NAME_MAX even beside a 255-byte name.
-    return f"{head}/.{name[:200]}.gitward-{secrets.token_hex(6)}.tmp"
-
-
-def _temp_of(entry: str) -> str | None:
-    """The name whose temp file (`_temp_beside`) `entry` is, or None."""
-    if not (entry.startswith(".") and entry.endswith(".tmp")):
-        return None
-    name, marker, token = entry[1:-4].rpartition(".gitward-")
-    return name if marker and len(token) == 12 else None
-
-
-def _sweep_leftovers(written: Iterable[str]) -> None:
-    """Remove the temp files that a killed write of these very host paths left
-    beside them (a batch fills all its temp files before renaming any). Only
-    the writer of a path makes temp files named after it, and one app at a
-    time writes its paths, so none of these can be in use."""
-    names: dict[str, set[str]] = {}
-    for host in written:
-        head, name = os.path.split(host)
-        names.setdefault(head, set()).add(name[:200])
-    for head, wanted in names.items():
-        try:
-            with os.scandir(head) as entries:
-                stale = [entry.path for entry in entries if _temp_of(entry.name) in wanted]
-        except OSError:
-            continue
-        for path in stale:
-            _discard(path)
-
-
-def _discard(tmp: str) -> None:
-    if tmp:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
 
 
 def _write_all(fd: int, data: bytes) -> None:

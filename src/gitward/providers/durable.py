@@ -1,4 +1,5 @@
-"""One durability barrier for many files written at once.
+"""Writing files durably: temp files beside their paths, and one durability
+barrier for many files written at once.
 
 `LocalConnection.write_files_atomic` fills every temporary file first, then
 calls `make_durable` on them all, and only then renames each into place, so a
@@ -16,11 +17,13 @@ writeback through ``syncfs`` since 5.8.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-from collections.abc import Callable, Sequence
+import secrets
+from collections.abc import Callable, Iterable, Sequence
 
-__all__ = ["SYNCFS_FROM", "make_durable"]
+__all__ = ["SYNCFS_FROM", "discard", "make_durable", "sweep_leftovers", "temp_beside"]
 
 SYNCFS_FROM = 8
 
@@ -67,3 +70,42 @@ def _syncfs() -> Callable[[int], int] | None:
     except (AttributeError, OSError):
         return None
     return call
+
+
+def temp_beside(host: str) -> str:
+    head, name = os.path.split(host)
+    # Hidden, unique, and short enough for NAME_MAX even beside a 255-byte name.
+    return f"{head}/.{name[:200]}.gitward-{secrets.token_hex(6)}.tmp"
+
+
+def _temp_of(entry: str) -> str | None:
+    """The name whose temp file (`temp_beside`) `entry` is, or None."""
+    if not (entry.startswith(".") and entry.endswith(".tmp")):
+        return None
+    name, marker, token = entry[1:-4].rpartition(".gitward-")
+    return name if marker and len(token) == 12 else None
+
+
+def sweep_leftovers(written: Iterable[str]) -> None:
+    """Remove the temp files that a killed write of these very host paths left
+    beside them (a batch fills all its temp files before renaming any). Only
+    the writer of a path makes temp files named after it, and one app at a
+    time writes its paths, so none of these can be in use."""
+    names: dict[str, set[str]] = {}
+    for host in written:
+        head, name = os.path.split(host)
+        names.setdefault(head, set()).add(name[:200])
+    for head, wanted in names.items():
+        try:
+            with os.scandir(head) as entries:
+                stale = [entry.path for entry in entries if _temp_of(entry.name) in wanted]
+        except OSError:
+            continue
+        for path in stale:
+            discard(path)
+
+
+def discard(tmp: str) -> None:
+    if tmp:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
