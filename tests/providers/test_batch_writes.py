@@ -120,6 +120,46 @@ def test_an_interrupted_batch_leaves_no_temp_file_and_no_new_file(
     assert list((root / "a").iterdir()) == []
 
 
+def test_a_large_batch_filled_by_threads_keeps_each_outcome_at_its_write(
+        conn: LocalConnection, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(durable.os, "sched_getaffinity", lambda pid: {0, 1, 2})   # 3 runs
+    count = durable.THREADS_FROM * 3
+    for d in range(5):
+        (root / f"d{d}").mkdir()
+    (root / "d4").rmdir()   # every fifth write has no directory: it fails, the others land
+    writes = [FileWrite(f"/d{i % 5}/f{i}", f"{i}\n".encode(), 0o640) for i in range(count)]
+    outcomes = conn.write_files_atomic(writes)
+
+    assert len(outcomes) == count
+    for i, outcome in enumerate(outcomes):
+        if i % 5 == 4:
+            assert isinstance(outcome, ProviderError) and f"/d4/f{i}" in str(outcome)
+        else:
+            assert isinstance(outcome, FileStat) and outcome.size == len(f"{i}\n")
+            assert (root / f"d{i % 5}/f{i}").read_text() == f"{i}\n"
+            assert stat.S_IMODE((root / f"d{i % 5}/f{i}").stat().st_mode) == 0o640
+    assert temps(root) == []
+
+
+def test_an_interruption_in_one_thread_stops_the_others_and_leaves_no_file(
+        conn: LocalConnection, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    count = durable.THREADS_FROM * 4
+    real_fill = LocalConnection._fill
+
+    def fill(self: LocalConnection, tmp: str, write: FileWrite, *, sync: bool) -> None:
+        if write.path == f"/a/f{count // 2}":
+            raise KeyboardInterrupt
+        real_fill(self, tmp, write, sync=sync)
+
+    monkeypatch.setattr(LocalConnection, "_fill", fill)
+    monkeypatch.setattr(durable, "MAX_THREADS", 4)
+    monkeypatch.setattr(durable.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    (root / "a").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        conn.write_files_atomic([FileWrite(f"/a/f{i}", b"x", 0o644) for i in range(count)])
+    assert list((root / "a").iterdir()) == []
+
+
 def test_temp_files_a_killed_batch_left_go_when_their_paths_are_written(
         conn: LocalConnection, root: Path) -> None:
     (root / "a").mkdir()

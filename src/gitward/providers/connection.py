@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from gitward.core.errors import GitwardError
-from gitward.providers.durable import discard, make_durable, sweep_leftovers, temp_beside
+from gitward.providers.durable import discard, in_runs, make_durable, sweep_leftovers, temp_beside
 from gitward.providers.errors import (
     CommandTimeoutError,
     OwnerNotPermittedError,
@@ -241,20 +241,26 @@ class LocalConnection:
     def _write_staged(self, writes: Sequence[FileWrite],
                       outcomes: list[FileStat | GitwardError | None],
                       staged: list[tuple[int, str, str]]) -> None:
-        for index, write in enumerate(writes):
-            tmp = ""
-            try:
-                host = self.host_path(write.path)
-                tmp = temp_beside(host)
-                self._fill(tmp, write, sync=False)
-            except (OSError, GitwardError) as exc:
-                discard(tmp)
-                outcomes[index] = self._failure("write", write.path, exc)
-                continue
-            except BaseException:
-                discard(tmp)
-                raise
-            staged.append((index, host, tmp))
+        def fill_run(run: range, stop: threading.Event) -> None:
+            for index in run:
+                if stop.is_set():
+                    return
+                write, tmp = writes[index], ""
+                try:
+                    host = self.host_path(write.path)
+                    tmp = temp_beside(host)
+                    self._fill(tmp, write, sync=False)
+                except (OSError, GitwardError) as exc:
+                    discard(tmp)
+                    outcomes[index] = self._failure("write", write.path, exc)
+                    continue
+                except BaseException:
+                    discard(tmp)
+                    raise
+                staged.append((index, host, tmp))
+
+        in_runs(len(writes), fill_run)
+        staged.sort()
         try:
             make_durable([tmp for _, _, tmp in staged])
         except OSError as exc:

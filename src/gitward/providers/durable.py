@@ -8,6 +8,11 @@ is what makes a first converge of 1,000 files cheap: an fsync each costs a
 journal commit each (about 0.2 s for 1,000 small files on ext4), while one
 ``syncfs(2)`` per filesystem commits them together (about 15 ms).
 
+Filling the temp files is itself spread over threads for a large batch
+(`in_runs`): creating a file waits in the kernel with the GIL released (about
+0.1 ms each on ext4 here), so two threads fill 1,000 files in about half the
+time of one.
+
 ``syncfs`` flushes everything dirty on that filesystem, not only these files,
 so it is used only for a batch of at least `SYNCFS_FROM` files; fewer are
 fsynced one by one. Where the C library has no ``syncfs`` (not Linux), or it
@@ -21,11 +26,16 @@ import contextlib
 import functools
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["SYNCFS_FROM", "discard", "make_durable", "sweep_leftovers", "temp_beside"]
+__all__ = ["SYNCFS_FROM", "THREADS_FROM", "discard", "in_runs", "make_durable",
+           "sweep_leftovers", "temp_beside"]
 
 SYNCFS_FROM = 8
+THREADS_FROM = 64     # files in a batch before its temp files are filled by several threads
+MAX_THREADS = 4
 
 
 def make_durable(paths: Sequence[str]) -> None:
@@ -51,6 +61,29 @@ def make_durable(paths: Sequence[str]) -> None:
                 return
         finally:
             os.close(fd)
+
+
+def in_runs(count: int, work: Callable[[range, threading.Event], None]) -> None:
+    """Call `work` on consecutive runs of ``range(count)`` that together cover it:
+    one run below `THREADS_FROM`, else one per CPU (at most `MAX_THREADS`), each
+    in its own thread. `work` should return early once its event is set. When a
+    run raises, or the caller is interrupted, the event is set and every thread
+    is waited for before the exception goes on, so none is still working then."""
+    threads = min(MAX_THREADS, len(os.sched_getaffinity(0))) if count >= THREADS_FROM else 1
+    stop = threading.Event()
+    if threads <= 1:
+        work(range(count), stop)
+        return
+    size = -(-count // threads)
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="gitward-fill")
+    try:
+        runs = [pool.submit(work, range(start, min(start + size, count)), stop)
+                for start in range(0, count, size)]
+        for run in runs:
+            run.result()
+    finally:
+        stop.set()
+        pool.shutdown(wait=True)
 
 
 def _fsync(path: str) -> None:
