@@ -153,23 +153,37 @@ class SqlStore(SqlConnection):
             return
         with self._writing() as db:
             info = self._open_run(db, run)
-            for result in results:
-                db.execute(statements.INSERT_RESULT, result_row(run, info.next_seq, result))
-                if not info.dry_run:
-                    self._apply_to_inventory(db, info, result)
-                info.next_seq += 1
+            rows = [result_row(run, info.next_seq + seq, result)
+                    for seq, result in enumerate(results)]
+            db.execute_many(statements.INSERT_RESULT, rows)
+            info.next_seq += len(results)
+            if not info.dry_run:
+                self._apply_to_inventory(db, info, results)
 
-    def _apply_to_inventory(self, db: Driver, info: _OpenRun, result: Result) -> None:
-        effect = inventory_effect(result)
-        if isinstance(effect, Upsert):
-            revision = info.revision if effect.applied else None
-            row = inventory_row(info.app, effect.desired, effect.live, revision, time.time())
-            db.execute(statements.APPLY_INVENTORY if effect.applied
-                       else statements.REFRESH_INVENTORY, row)
-            self._cache_upsert(info.app, row)
-        elif isinstance(effect, Remove):
-            db.execute(statements.DELETE_INVENTORY, key_row(info.app, effect.key))
-            self._cache_remove(info.app, effect.key)
+    def _apply_to_inventory(self, db: Driver, info: _OpenRun, results: Sequence[Result]) -> None:
+        """What `results` did to the inventory, in their order: a run of the
+        same statement goes to the database in one `execute_many`."""
+        runs: list[tuple[str, list[dict[str, Any]]]] = []
+        now = time.time()
+        for result in results:
+            effect = inventory_effect(result)
+            if isinstance(effect, Upsert):
+                revision = info.revision if effect.applied else None
+                row = inventory_row(info.app, effect.desired, effect.live, revision, now)
+                statement = (statements.APPLY_INVENTORY if effect.applied
+                             else statements.REFRESH_INVENTORY)
+                self._cache_upsert(info.app, row)
+            elif isinstance(effect, Remove):
+                row, statement = key_row(info.app, effect.key), statements.DELETE_INVENTORY
+                self._cache_remove(info.app, effect.key)
+            else:
+                continue
+            if runs and runs[-1][0] == statement:
+                runs[-1][1].append(row)
+            else:
+                runs.append((statement, [row]))
+        for statement, rows in runs:
+            db.execute_many(statement, rows)
 
     def _cache_upsert(self, app: str, row: dict[str, Any]) -> None:
         cached = self._inventory_cache.get(app)
