@@ -15,7 +15,8 @@ Anything else falls back to the full sync, which is always right: a new
 commit, another run, a pin, a path whose facts differ. A file whose ctime is
 not clearly older than the run that sealed it might have been written in the
 same clock tick after that run's lstat (git's "racy" entries); it is read and
-hashed instead of trusted, and its facts are sealed afresh.
+hashed instead of trusted. Its facts stay as sealed (the lstat just found them
+so), and the seal now dates from this run, so the next one trusts them.
 
 The full sync of a new commit asks the seal too (`sealed_state`): so long as
 no other run touched the app, the seal is its inventory, and a resource that
@@ -157,45 +158,35 @@ def sealed_sync(ws: Workspace, names: Sequence[str], all_apps: bool, *, wait: fl
             return None
         reports = []
         for name in order:
-            desired, live, refreshed = checked[name] or ((), (), False)
+            desired, live = checked[name] or ((), ())
             reports.append(_record(ws, name, snapshot.revision, snapshot.subject, desired,
                                    live, seals[name].tree_id))
-            if refreshed:   # racy files were read: seal their facts of now
-                seal_payload.save_full(path.with_name(seals[name].resources), desired, live)
             seals[name] = replace(seals[name], run=reports[-1].run_id or 0,
                                   started_ns=started_ns)
         save_entry(path, {**entry, "apps": seals})
     return reports
 
 
-_Checked = tuple[tuple[Resource, ...], tuple[Resource, ...], bool]
+_Checked = tuple[tuple[Resource, ...], tuple[Resource, ...]]
 
 
 def _verify(ws: Workspace, name: str, seal: AppSeal, resources: Path) -> _Checked | None:
-    """(desired, live as it is now, whether any facts were refreshed) if the app is
-    still as sealed, else None."""
+    """(desired, live) as sealed if the app is still so, else None."""
     loaded = _sealed_payload(ws, name, seal, resources)
     if loaded is None:
         return None
     from gitward.providers.connection import LocalConnection
 
     connection = LocalConnection(seal.root)
-    desired, sealed_live = loaded[0]
-    live: list[Resource] = []
-    refreshed = False
+    desired, live = loaded[0]
     inside: set[str] = set()
-    for want, was in zip(desired, sealed_live, strict=True):
-        if not _unchanged(connection, was, inside):
+    for want, was in zip(desired, live, strict=True):
+        host = _unchanged(connection, was, inside)
+        # A racy file is read after the lstat that found its sealed facts: if it
+        # changes after, its facts move; if it changed before, its bytes differ.
+        if host is None or (_racy(was.spec, seal) and not _holds(host, want.spec.get("sha256"))):
             return None
-        if _racy(was.spec, seal):
-            now = _facts_now(connection, was)   # taken before the read, as any write moves them
-            data = connection.read_file(was.spec["path"])
-            if now is None or data is None or \
-                    hashlib.sha256(data).hexdigest() != want.spec.get("sha256"):
-                return None
-            was, refreshed = replace(was, spec={**was.spec, **now}), True
-        live.append(was)
-    return desired, tuple(live), refreshed
+    return desired, live
 
 
 def _sealed_payload(ws: Workspace, name: str, seal: AppSeal, resources: Path
@@ -213,20 +204,8 @@ def _sealed_payload(ws: Workspace, name: str, seal: AppSeal, resources: Path
     return seal_payload.load(resources)
 
 
-def _facts_now(connection: LocalConnection, sealed: Resource) -> dict[str, Any] | None:
-    """The lstat facts of a sealed live resource's path if they are still as sealed."""
-    from gitward.providers.file_facts import same_facts, stat_facts
-
-    path = sealed.spec["path"]
-    st = connection.stat(path)
-    if st is None:
-        return None
-    now = stat_facts(path, st)
-    return now if same_facts(sealed.spec, now) else None
-
-
-def _unchanged(connection: LocalConnection, sealed: Resource, inside: set[str]) -> bool:
-    """Whether the path of a sealed live resource still gives its sealed facts.
+def _unchanged(connection: LocalConnection, sealed: Resource, inside: set[str]) -> str | None:
+    """The host path of a sealed live resource if it still gives its sealed facts.
 
     Each directory is proved inside the target root once per look (through
     `host_path`, which refuses a symlink out of it); its other files are
@@ -242,9 +221,26 @@ def _unchanged(connection: LocalConnection, sealed: Resource, inside: set[str]) 
         else:
             host = connection.host_path(path)
             inside.add(parent)
-        return lstat_matches(sealed.spec, os.lstat(host))
+        return host if lstat_matches(sealed.spec, os.lstat(host)) else None
     except (OSError, GitwardError):
+        return None
+
+
+def _holds(host: str, sha256: str | None) -> bool:
+    """Whether the regular file at `host` holds bytes of this sha256."""
+    try:
+        fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
         return False
+    digest = hashlib.sha256()
+    try:
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return digest.hexdigest() == sha256
 
 
 def _racy(facts: Mapping[str, Any], seal: AppSeal) -> bool:
@@ -292,7 +288,7 @@ def sealed_state(ws: Workspace, name: str, root: str, desired: Sequence[Resource
         sealed_live = recorded.get(want.key)
         if was is None or sealed_live is None or not _same_intent(was, want):
             continue
-        if _unchanged(connection, sealed_live, inside):
+        if _unchanged(connection, sealed_live, inside) is not None:
             trusted[want.key] = sealed_live
     return SealedState(inventory, recorded, trusted, delta)
 
