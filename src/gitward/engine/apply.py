@@ -85,14 +85,19 @@ def _apply_group(changes: list[Change], provider_of: ProviderOf, store: Store,
     change, except that a `BatchApplicable` provider gets all of its forward
     changes in one task. The results come back in the group's order."""
     batched: dict[int, list[Change]] = {}
+    batchable: dict[int, bool] = {}   # by provider: a Protocol's isinstance is slow
     tasks: list[Callable[[], list[Result]]] = []
     for change in changes:
         provider = provider_of(change.key)
-        if change.action is not Action.delete and isinstance(provider, BatchApplicable):
+        can = batchable.get(id(provider))
+        if can is None:
+            can = batchable[id(provider)] = isinstance(provider, BatchApplicable)
+        if change.action is not Action.delete and can:
             batch = batched.get(id(provider))
             if batch is None:
                 batch = batched[id(provider)] = []
-                tasks.append(functools.partial(_apply_batch, batch, provider, store, inventory))
+                tasks.append(functools.partial(_apply_batch, batch,
+                                               cast(BatchApplicable, provider), store, inventory))
             batch.append(change)
         else:
             tasks.append(functools.partial(_apply_one, change, provider, store, inventory))
