@@ -69,7 +69,7 @@ def in_runs(count: int, work: Callable[[range, threading.Event], None]) -> None:
     in its own thread. `work` should return early once its event is set. When a
     run raises, or the caller is interrupted, the event is set and every thread
     is waited for before the exception goes on, so none is still working then."""
-    threads = min(MAX_THREADS, len(os.sched_getaffinity(0))) if count >= THREADS_FROM else 1
+    threads = min(MAX_THREADS, _cpus()) if count >= THREADS_FROM else 1
     stop = threading.Event()
     if threads <= 1:
         work(range(count), stop)
@@ -84,6 +84,12 @@ def in_runs(count: int, work: Callable[[range, threading.Event], None]) -> None:
     finally:
         stop.set()
         pool.shutdown(wait=True)
+
+
+def _cpus() -> int:
+    """CPUs this process may run on (all of them where the OS cannot say)."""
+    affinity = getattr(os, "sched_getaffinity", None)   # Linux only
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
 
 
 def _fsync(path: str) -> None:
