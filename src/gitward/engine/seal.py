@@ -167,10 +167,8 @@ def sealed_sync(ws: Workspace, names: Sequence[str], all_apps: bool, *, wait: fl
     return reports
 
 
-_Checked = tuple[tuple[Resource, ...], tuple[Resource, ...]]
-
-
-def _verify(ws: Workspace, name: str, seal: AppSeal, resources: Path) -> _Checked | None:
+def _verify(ws: Workspace, name: str, seal: AppSeal, resources: Path
+            ) -> seal_payload.Pair | None:
     """(desired, live) as sealed if the app is still so, else None."""
     loaded = _sealed_payload(ws, name, seal, resources)
     if loaded is None:
@@ -178,15 +176,14 @@ def _verify(ws: Workspace, name: str, seal: AppSeal, resources: Path) -> _Checke
     from gitward.providers.connection import LocalConnection
 
     connection = LocalConnection(seal.root)
-    desired, live = loaded[0]
     inside: set[str] = set()
-    for want, was in zip(desired, live, strict=True):
+    for want, was in zip(*loaded[0], strict=True):
         host = _unchanged(connection, was, inside)
         # A racy file is read after the lstat that found its sealed facts: if it
         # changes after, its facts move; if it changed before, its bytes differ.
         if host is None or (_racy(was.spec, seal) and not _holds(host, want.spec.get("sha256"))):
             return None
-    return desired, live
+    return loaded[0]
 
 
 def _sealed_payload(ws: Workspace, name: str, seal: AppSeal, resources: Path

@@ -30,7 +30,7 @@ has applied its changes. `write_files_atomic` writes many files with the same
 guarantee but one durability barrier for all (`durable.make_durable`): every
 temp file is filled, all are made durable, then each is renamed into place.
 A process killed in between leaves temp files; the next batch that writes
-those paths removes them.
+those paths removes them. `run` starts commands through `process.run_process`.
 """
 
 from __future__ import annotations
@@ -38,9 +38,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import signal
 import stat as stat_mod
-import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +55,7 @@ from gitward.providers.errors import (
 )
 from gitward.providers.owners import Owner, OwnerNames, give_owner, owner_ids
 from gitward.providers.paths import TargetRoot, normalise_target_path
+from gitward.providers.process import CommandResult, run_process
 
 __all__ = [
     "CommandResult",
@@ -98,13 +97,6 @@ class FileWrite:
     mode: int
     uid: Owner = None
     gid: Owner = None
-
-
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 class Connection(Protocol):
@@ -437,30 +429,10 @@ class LocalConnection:
         if cwd and self.root != "/":
             self._paths.check_inside(cwd, workdir)  # chdir follows the last component too
         data = input.encode() if isinstance(input, str) else input
-        try:
-            proc = subprocess.Popen(
-                argv, cwd=workdir, env={**os.environ, "GITWARD_ROOT": self.root, **(env or {})},
-                stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                start_new_session=True)  # its own process group, so a timeout kills all of it
-        except FileNotFoundError:
-            if not os.path.isdir(workdir):
-                raise TargetIOError(f"cannot run `{shown}`: working directory "
-                                    f"{self._where(cwd or '/')} does not exist",
-                                    errno.ENOENT) from None
-            return CommandResult(127, "", f"{argv[0]}: command not found")  # as a shell says
-        except OSError as exc:
-            raise ProviderError(f"cannot run `{shown}`: {exc.strerror or exc}") from exc
-        try:
-            out, err = proc.communicate(data, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise CommandTimeoutError(f"command `{shown}` did not finish within {timeout:g} s "
-                                      "and was killed; raise its timeout or fix it") from None
-        return CommandResult(proc.returncode, out.decode(errors="replace"),
-                             err.decode(errors="replace"))
+        return run_process(argv, shown=shown, workdir=workdir,
+                           shown_workdir=self._where(cwd or "/"),
+                           env={**os.environ, "GITWARD_ROOT": self.root, **(env or {})},
+                           data=data, timeout=timeout)
 
 
 def _write_all(fd: int, data: bytes) -> None:
