@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
+from gitward.engine.render import render_app
+from gitward.engine.workspace import Workspace
+from gitward.sources.snapshot import GitSnapshot
+from gitward.stores import open_store
 from tests.e2e.conftest import SYSTEM, Env, file_manifest
 
 SOURCED = ("apiVersion: gitward/v1\nkind: File\nmetadata: {name: page}\n"
@@ -46,6 +52,32 @@ def test_symlinked_manifest_follows_its_target(env: Env) -> None:
     assert env.read("/srv/a") == "second\n"
 
 
+def test_a_symlinked_source_follows_its_target(env: Env) -> None:
+    # The link's own directory keeps its Git id when the target changes: it
+    # must not vouch for the file read through it.
+    plain = SOURCED.replace(", template: true", "")
+    env.commit({"gitward.yaml": SYSTEM, "apps/web/page.yaml": plain,
+                "shared/page.txt": "one\n", "apps/web/files/other.txt": "o\n"})
+    os.symlink("../../../shared/page.txt", env.work / "apps/web/files/page.txt")
+    env.commit({}, "Link the source")
+    assert env.cli("sync", "web").code == 0
+    assert env.read("/srv/page") == "one\n"
+    env.commit({"shared/page.txt": "two\n"}, "Change the link's target")
+    assert env.cli("sync", "web").code == 0
+    assert env.read("/srv/page") == "two\n"
+
+
+def test_a_source_in_a_directory_with_other_changes_is_still_read(env: Env) -> None:
+    env.commit({"gitward.yaml": SYSTEM, "apps/web/page.yaml": SOURCED,
+                "apps/web/files/page.txt": "one\n", "apps/web/files/x.txt": "x\n"})
+    assert env.cli("sync", "web").code == 0
+    env.commit({"apps/web/files/x.txt": "y\n"}, "A sibling changes")
+    assert env.cli("sync", "web").code == 0
+    env.commit({"apps/web/files/page.txt": "two\n", "apps/web/files/x.txt": "z\n"}, "Both")
+    assert env.cli("sync", "web").code == 0
+    assert env.read("/srv/page") == "two\n"
+
+
 def test_a_manifest_that_becomes_a_source_is_no_longer_a_manifest(env: Env) -> None:
     env.commit({"gitward.yaml": SYSTEM,
                 "apps/web/conf.yaml": file_manifest("conf", "/srv/conf", "c\n")})
@@ -57,3 +89,29 @@ def test_a_manifest_that_becomes_a_source_is_no_longer_a_manifest(env: Env) -> N
     assert result.code == 0, result.stderr
     assert not env.exists("/srv/conf")
     assert "kind: File" in env.read("/srv/deployed.yaml")
+
+
+def test_a_new_commit_looks_up_files_only_in_the_directories_it_changed(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    sources = {f"apps/web/{d}/{i}.txt": f"{d}{i}\n" for d in ("a", "b") for i in range(5)}
+    pages = "---\n".join(
+        f"apiVersion: gitward/v1\nkind: File\nmetadata: {{name: {d}{i}}}\n"
+        f"spec: {{path: /srv/{d}{i}, source: {d}/{i}.txt}}\n" for d in ("a", "b") for i in range(5))
+    env.commit({"gitward.yaml": SYSTEM, "apps/web/pages.yaml": pages, **sources})
+    assert env.cli("sync", "web").code == 0
+    env.commit({"apps/web/b/3.txt": "changed\n"}, "One source")
+
+    asked: list[str] = []
+    tree_id = GitSnapshot.tree_id
+    monkeypatch.setattr(GitSnapshot, "tree_id",
+                        lambda self, path: asked.append(path) or tree_id(self, path))
+    ws = Workspace(repo=str(env.origin), store=open_store(env.store), state_dir=env.state,
+                   root_overrides={"local": str(env.target)})
+    try:
+        resources = render_app(ws.snapshot(), ws.app("web"), ws.system(), ws.state_dir)
+    finally:
+        ws.close()
+    contents = {res.key.name: res.spec["content"] for res in resources}
+    assert contents["b3"] == "changed\n" and contents["a1"] == "a1\n"
+    # Directory a kept its Git id, which vouches for each of its files.
+    assert asked and not [path for path in asked if path.startswith("apps/web/a/")]

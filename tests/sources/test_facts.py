@@ -29,7 +29,8 @@ snap = source.fetch(sys.argv[4] if len(sys.argv) > 4 else None)
 answers = {"revision": snap.revision, "subject": snap.subject,
            "web": snap.tree_id("apps/web"), "link": snap.tree_id("apps/web/link.yaml"),
            "walk": list(snap.walk("apps/web")), "missing": snap.exists("nope"),
-           "dir": snap.is_dir("apps/web")}
+           "dir": snap.is_dir("apps/web"), "dir_id": snap.dir_id("shared"),
+           "linked_dir": snap.dir_id("apps/web/link.yaml")}
 source.remember(snap)
 print(json.dumps({"answers": answers, "pygit2": "pygit2" in sys.modules}))
 """
@@ -58,6 +59,7 @@ def test_a_second_command_at_the_same_commit_does_not_load_libgit2(
     assert answers["link"] == origin.at(sha, "shared/c.yaml")   # followed, as pygit2 does
     assert answers["walk"] == ["apps/web/a.yaml", "apps/web/b.yaml", "apps/web/link.yaml"]
     assert answers["missing"] is False and answers["dir"] is True
+    assert answers["dir_id"] == origin.at(sha, "shared") and answers["linked_dir"] is None
 
 
 def test_a_new_commit_is_read_again_not_answered_from_the_old_one(

@@ -122,6 +122,31 @@ def test_tree_id_changes_only_for_the_changed_app(origin: Origin, source: GitSou
     assert before.tree_id("apps/missing") is None
 
 
+def test_a_directory_id_vouches_for_its_files_only_without_symlinks(
+        origin: Origin, source: GitSource) -> None:
+    origin.commit({**APPS, "apps/web/base.yaml": Link("../../shared/base.yaml"),
+                   "apps/prod": Link("db")})
+    before = source.fetch()
+    assert before.dir_id("apps/db") == before.tree_id("apps/db")
+    assert before.dir_id("apps/prod") is None            # only reached through a symlink
+    assert before.tree_id("apps/prod") == before.tree_id("apps/db")
+    assert before.dir_id("top.txt") is None and before.dir_id("apps/nope") is None
+    assert before.plain_dirs(["apps/db/x.yaml", "./shared//base.yaml"]) == {
+        "apps/db": before.tree_id("apps/db"), "shared": before.tree_id("shared")}
+    assert before.plain_dirs(["apps/web/a.yaml", "apps/prod/x.yaml", "../x.yaml",
+                              "top.txt"]) == {"": before.tree_id("")}
+    # apps/web holds a symlink, apps/prod is one, ../x.yaml is refused.
+
+    # The link's target changes: apps/web keeps its id (which is why it cannot
+    # vouch for base.yaml), shared does not.
+    origin.commit({"shared/base.yaml": "base2\n"})
+    after = source.fetch()
+    assert after.dir_id("apps/web") == before.dir_id("apps/web")
+    assert after.tree_id("apps/web/base.yaml") != before.tree_id("apps/web/base.yaml")
+    assert after.dir_id("shared") != before.dir_id("shared")
+    assert after.dir_id("apps/db") == before.dir_id("apps/db")
+
+
 def test_changed_paths_lists_added_modified_deleted_and_renamed(origin: Origin,
                                                                 source: GitSource) -> None:
     old = origin.commit(APPS)

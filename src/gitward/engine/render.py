@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitward.core.errors import ManifestError
-from gitward.core.model import Resource
+from gitward.core.model import Key, Resource
 from gitward.core.plan import check_unique
 from gitward.core.seams import Snapshot
 from gitward.engine.cache import load_entry, save_entry
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["cross_app_conflicts", "input_paths", "render_app", "render_apps"]
 
-CACHE_FORMAT = 6
+CACHE_FORMAT = 7
 
 
 class _ReadLog:
@@ -180,7 +180,7 @@ def cross_app_conflicts(rendered: dict[str, list[Resource]]) -> dict[str, str]:
             for mark in marks:
                 first = owners.setdefault(mark, (name, res))
                 if first[0] != name:
-                    what = res.claim if isinstance(mark, tuple) else str(res.key)
+                    what = str(res.key) if isinstance(mark, Key) else res.claim
                     message = (f"{what} is declared by app {first[0]} ({first[1].origin}) and "
                                f"by app {name} ({res.origin}); keep it in one app")
                     clashes.setdefault(first[0], message)

@@ -60,6 +60,10 @@ class FileUnit:
     entries: list[DocEntry] | None = None           # one per document, None until built
     built_for: str | None = None                    # the blob `entries` were built from
     error: ManifestError | None = None
+    # Directories holding files the entries read, by Git id, where the snapshot
+    # can vouch for a directory (no symlink to it or in it): while one keeps
+    # its id, so does each file read in it, and none needs a lookup.
+    dirs: dict[str, str] | None = None
 
     @property
     def resources(self) -> list[Resource]:
@@ -70,9 +74,25 @@ class FileUnit:
         return {path: blob for entry in self.entries or () for path, blob
                 in entry.read_ids.items()}
 
-    def still_valid(self, snapshot: Snapshot) -> bool:
+    def vouched(self, snapshot: Snapshot) -> dict[str, str | None]:
+        """The ids the entries read that need no lookup in `snapshot`: those of
+        files in directories that kept their id (cost follows change)."""
+        dir_id = getattr(snapshot, "dir_id", None)
+        if not self.dirs or dir_id is None:
+            return {}
+        held = {path for path, tree in self.dirs.items() if dir_id(path) == tree}
+        return {path: blob for path, blob in self.read_ids.items()
+                if path.rpartition("/")[0] in held}
+
+    def still_valid(self, snapshot: Snapshot, known: Mapping[str, str | None]) -> bool:
         return self.entries is not None and all(
-            snapshot.tree_id(path) == blob for path, blob in self.read_ids.items())
+            path in known or snapshot.tree_id(path) == blob
+            for path, blob in self.read_ids.items())
+
+    def note_dirs(self, snapshot: Snapshot) -> None:
+        """Remember which directories vouch for what the entries read."""
+        plain_dirs = getattr(snapshot, "plain_dirs", None)
+        self.dirs = plain_dirs(self.read_ids) if plain_dirs is not None else None
 
 
 def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUnit]
@@ -93,7 +113,8 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
             continue
         # The old entries are candidates: documents the edit left alone keep theirs.
         unit = FileUnit(blob, entries=old.entries if old else None,
-                        built_for=old.built_for if old else None)
+                        built_for=old.built_for if old else None,
+                        dirs=old.dirs if old else None)
         changed.add(path)
         from gitward.renderers.content import source_files
         from gitward.renderers.yaml_load import load_documents
@@ -112,20 +133,22 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
             continue
         if unit.error is not None:
             raise unit.error
-        if unit.built_for != unit.blob or not unit.still_valid(snapshot):
+        known = unit.vouched(snapshot)
+        if unit.built_for != unit.blob or not unit.still_valid(snapshot, known):
             changed.add(path)
-            _build(snapshot, app, path, unit, values)
+            _build(snapshot, app, path, unit, values, known)
         unit.documents = None   # parsed again if the file changes: not worth its memory
         resources.extend(unit.resources)
     return resources, fresh, changed
 
 
 def _build(snapshot: Snapshot, app: AppSpec, path: str, unit: FileUnit,
-           values: Mapping[str, str | None]) -> None:
+           values: Mapping[str, str | None], known: Mapping[str, str | None]) -> None:
     """(Re)build `unit`'s entries, validating only documents that are new or read
-    something that changed."""
+    something that changed (`known`: ids that need no lookup)."""
     if unit.documents is None and unit.built_for == unit.blob and \
-            _refresh_sources(snapshot, unit, values):
+            _refresh_sources(snapshot, unit, values, known):
+        unit.note_dirs(snapshot)
         return   # the manifest is as it was; only plain sources changed
     from gitward.renderers.content import plain_source, source_path
 
@@ -133,13 +156,13 @@ def _build(snapshot: Snapshot, app: AppSpec, path: str, unit: FileUnit,
         from gitward.renderers.yaml_load import load_documents
 
         unit.documents = load_documents(snapshot.read(path), path)
-    known = {entry.key: entry for entry in unit.entries or ()}
+    previous = {entry.key: entry for entry in unit.entries or ()}
     entries: list[DocEntry | None] = []
     todo: list[tuple[int, Document, str, dict[str, str | None]]] = []
     for index, doc in enumerate(unit.documents):
         key, source, plain = _key(doc), source_path(doc), plain_source(doc)
-        ids = _read_ids(snapshot, values, source)
-        entry = known.get(key)
+        ids = _read_ids(snapshot, values, source, known)
+        entry = previous.get(key)
         if entry is not None and entry.read_ids == ids:
             entries.append(DocEntry(key, ids, [_at(res, doc) for res in entry.resources], plain))
         elif entry is not None and (fresh := _new_content(snapshot, entry, ids, plain)):
@@ -158,20 +181,21 @@ def _build(snapshot: Snapshot, app: AppSpec, path: str, unit: FileUnit,
             entries[index] = DocEntry(key, ids, [res], plain_source(doc))
     unit.entries = [entry for entry in entries if entry is not None]
     unit.built_for = unit.blob
+    unit.note_dirs(snapshot)
     if todo:
         from gitward.core.plan import check_unique
 
         check_unique(unit.resources, app=app.name)
 
 
-def _refresh_sources(snapshot: Snapshot, unit: FileUnit, values: Mapping[str, str | None]
-                     ) -> bool:
+def _refresh_sources(snapshot: Snapshot, unit: FileUnit, values: Mapping[str, str | None],
+                     known: Mapping[str, str | None]) -> bool:
     """Bring the entries of an unchanged manifest up to date when all that changed
     is the bytes of plain sources; False (nothing changed) when more did."""
     entries: list[DocEntry] = []
     for entry in unit.entries or ():
         source = entry.plain_source
-        ids = _read_ids(snapshot, values, source)
+        ids = _read_ids(snapshot, values, source, known)
         if ids == entry.read_ids:
             entries.append(entry)
             continue
@@ -209,10 +233,13 @@ def _new_content(snapshot: Snapshot, entry: DocEntry, ids: Mapping[str, str | No
     return new
 
 
-def _read_ids(snapshot: Snapshot, values: Mapping[str, str | None], source: str | None
-              ) -> dict[str, str | None]:
-    """What one document reads, by Git id: the app's values files and its source."""
-    return {**values, **({source: snapshot.tree_id(source)} if source else {})}
+def _read_ids(snapshot: Snapshot, values: Mapping[str, str | None], source: str | None,
+              known: Mapping[str, str | None]) -> dict[str, str | None]:
+    """What one document reads, by Git id: the app's values files and its source
+    (from `known` if there, else looked up)."""
+    if not source:
+        return {**values}
+    return {**values, source: known[source] if source in known else snapshot.tree_id(source)}
 
 
 def _at(res: Resource, doc: Document) -> Resource:

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["AppSeal", "SealedState", "forget_app", "remember_app", "remember_system",
            "sealable", "sealed_state", "sealed_sync"]
 
-SEAL_FORMAT = 5
+SEAL_FORMAT = 6
 SEALABLE_KINDS = frozenset({"File", "Directory"})
 RACY_NS = 50_000_000   # a ctime this close to the sealing run's start is not trusted
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitward.core.errors import PathEscapeError
 from gitward.sources.paths import MAX_SYMLINK_HOPS, clean_repo_path
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_SYMLINK_HOPS", "CommitFacts", "FactsStore", "GitSnapshot", "clean_repo_path"]
 
-FACTS_FORMAT = 1
+FACTS_FORMAT = 2
 KEPT_COMMITS = 16
 
 
@@ -41,21 +42,23 @@ class CommitFacts:
     committed_at: float
     nodes: dict[str, tuple[str, bool] | None] = field(default_factory=dict)
     walks: dict[str, list[str]] = field(default_factory=dict)
+    dirs: dict[str, str | None] = field(default_factory=dict)   # `GitSnapshot.dir_id`
     changed: bool = False
 
     def dump(self) -> bytes:
         return marshal.dumps((FACTS_FORMAT, self.subject, self.author, self.committed_at,
-                              self.nodes, self.walks))
+                              self.nodes, self.walks, self.dirs))
 
     @classmethod
     def load(cls, data: bytes) -> CommitFacts | None:
         try:
-            fmt, subject, author, committed_at, nodes, walks = marshal.loads(data)
+            fmt, *rest = marshal.loads(data)
         except (ValueError, EOFError, TypeError):
             return None
-        if fmt != FACTS_FORMAT:
+        if fmt != FACTS_FORMAT or len(rest) != 6:
             return None
-        return cls(subject, author, committed_at, nodes, walks)
+        subject, author, committed_at, nodes, walks, dirs = rest
+        return cls(subject, author, committed_at, nodes, walks, dirs)
 
 
 class FactsStore:
@@ -153,6 +156,38 @@ class GitSnapshot:
         """
         node = self._node(clean_repo_path(path))
         return None if node is None else node[0]
+
+    def dir_id(self, path: str) -> str | None:
+        """Git id of the directory at `path` reached without following a symlink
+        (None if absent, not a directory, or only reachable through one).
+
+        Unlike `tree_id`, an unchanged `dir_id` vouches for every entry directly
+        in the directory as well, so long as none of them is a symlink
+        (`holds_links`): a caller can check one id for many files."""
+        clean = clean_repo_path(path)
+        dirs = self.facts.dirs
+        if clean in dirs:
+            return dirs[clean]
+        found = dirs[clean] = self.reader.dir_id(clean)
+        self.facts.changed = True
+        return found
+
+    def plain_dirs(self, paths: Iterable[str]) -> dict[str, str]:
+        """Of the directories directly holding `paths`, those reachable without a
+        symlink and with none directly in them, by `dir_id`. While such a
+        directory keeps its id, every one of `paths` in it keeps its own."""
+        dirs: dict[str, str] = {}
+        for path in paths:
+            try:
+                parent = clean_repo_path(path).rpartition("/")[0]
+            except PathEscapeError:
+                continue
+            if parent in dirs:
+                continue
+            found = self.dir_id(parent)
+            if found is not None and not self.reader.holds_links(parent):
+                dirs[parent] = found
+        return dirs
 
     def walk(self, path: str) -> Iterator[str]:
         """Files under `path` ('' = everything), recursive and sorted, as repository paths

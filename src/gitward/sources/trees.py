@@ -78,6 +78,19 @@ class TreeReader:
             return None
         return found[1], found[0] == TREE
 
+    def dir_id(self, path: str) -> str | None:
+        """Git id of the directory at clean `path` when no symlink is on the way
+        to it or at it; None otherwise (absent, not a directory, or reached
+        only through a symlink)."""
+        return self._tree_at(path)
+
+    def holds_links(self, path: str) -> bool:
+        """Whether the directory `dir_id` finds at clean `path` has a symlink
+        directly in it (False if there is none there)."""
+        tree = self._tree_at(path)
+        return tree is not None and any(mode == LINK for mode, _ in
+                                        self._entries_of(tree).values())
+
     def walk(self, prefix: str) -> list[str]:
         """Files under clean `prefix` ('' = everything), recursive and sorted.
 
