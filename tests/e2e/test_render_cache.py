@@ -17,14 +17,20 @@ SOURCED = ("apiVersion: gitward/v1\nkind: File\nmetadata: {name: page}\n"
            "spec: {path: /srv/page, source: files/page.txt, template: true}\n")
 
 
+def _sync_gives(env: Env, path: str, content: str) -> None:
+    """Sync app web and check that the target's `path` then holds `content`."""
+    result = env.cli("sync", "web")
+    assert result.code == 0, result.stderr
+    assert env.read(path) == content
+
+
 def test_changing_only_a_source_file_updates_the_target(env: Env) -> None:
     env.commit({"gitward.yaml": SYSTEM, "apps/web/page.yaml": SOURCED,
                 "apps/web/files/page.txt": "one\n",
                 "apps/web/other.yaml": file_manifest("other", "/srv/other", "o\n")})
     assert env.cli("sync", "web").code == 0
     env.commit({"apps/web/files/page.txt": "two\n"}, "Only the source")
-    assert env.cli("sync", "web").code == 0
-    assert env.read("/srv/page") == "two\n"
+    _sync_gives(env, "/srv/page", "two\n")
     assert env.read("/srv/other") == "o\n"
 
 
@@ -32,11 +38,9 @@ def test_changing_values_rerenders_templated_sources_of_a_plain_app(env: Env) ->
     system = SYSTEM + "    values: [values.yaml]\n"
     env.commit({"gitward.yaml": system, "values.yaml": "colour: red\n",
                 "apps/web/page.yaml": SOURCED, "apps/web/files/page.txt": "{{ colour }}\n"})
-    assert env.cli("sync", "web").code == 0
-    assert env.read("/srv/page") == "red\n"
+    _sync_gives(env, "/srv/page", "red\n")
     env.commit({"values.yaml": "colour: blue\n"}, "Blue")
-    assert env.cli("sync", "web").code == 0
-    assert env.read("/srv/page") == "blue\n"
+    _sync_gives(env, "/srv/page", "blue\n")
 
 
 def test_symlinked_manifest_follows_its_target(env: Env) -> None:
@@ -45,11 +49,9 @@ def test_symlinked_manifest_follows_its_target(env: Env) -> None:
     (env.work / "apps/web").mkdir(parents=True)
     os.symlink("../../shared/a.yaml", env.work / "apps/web/a.yaml")
     env.commit({}, "Link a")
-    assert env.cli("sync", "web").code == 0
-    assert env.read("/srv/a") == "first\n"
+    _sync_gives(env, "/srv/a", "first\n")
     env.commit({"shared/a.yaml": file_manifest("a", "/srv/a", "second\n")}, "Change target")
-    assert env.cli("sync", "web").code == 0
-    assert env.read("/srv/a") == "second\n"
+    _sync_gives(env, "/srv/a", "second\n")
 
 
 def test_a_symlinked_source_follows_its_target(env: Env) -> None:
@@ -60,11 +62,9 @@ def test_a_symlinked_source_follows_its_target(env: Env) -> None:
                 "shared/page.txt": "one\n", "apps/web/files/other.txt": "o\n"})
     os.symlink("../../../shared/page.txt", env.work / "apps/web/files/page.txt")
     env.commit({}, "Link the source")
-    assert env.cli("sync", "web").code == 0
-    assert env.read("/srv/page") == "one\n"
+    _sync_gives(env, "/srv/page", "one\n")
     env.commit({"shared/page.txt": "two\n"}, "Change the link's target")
-    assert env.cli("sync", "web").code == 0
-    assert env.read("/srv/page") == "two\n"
+    _sync_gives(env, "/srv/page", "two\n")
 
 
 def test_a_source_in_a_directory_with_other_changes_is_still_read(env: Env) -> None:
@@ -74,8 +74,7 @@ def test_a_source_in_a_directory_with_other_changes_is_still_read(env: Env) -> N
     env.commit({"apps/web/files/x.txt": "y\n"}, "A sibling changes")
     assert env.cli("sync", "web").code == 0
     env.commit({"apps/web/files/page.txt": "two\n", "apps/web/files/x.txt": "z\n"}, "Both")
-    assert env.cli("sync", "web").code == 0
-    assert env.read("/srv/page") == "two\n"
+    _sync_gives(env, "/srv/page", "two\n")
 
 
 def test_a_manifest_that_becomes_a_source_is_no_longer_a_manifest(env: Env) -> None:

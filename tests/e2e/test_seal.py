@@ -122,7 +122,7 @@ def test_a_change_in_the_same_clock_tick_is_caught_by_the_bytes(env: Env) -> Non
     st = motd.stat()
     facts = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns,
              "inode": st.st_ino}
-    live = tuple(replace(r, spec={**r.spec, **facts}) if r.spec["path"] == "/etc/motd" else r
+    live = tuple(r._replace(spec={**r.spec, **facts}) if r.spec["path"] == "/etc/motd" else r
                  for r in live)
     payload.write_bytes(pickle.dumps({"resources": (desired, live)}))
     healed, loaded = sync_loading(env)

@@ -60,8 +60,7 @@ class Key(NamedTuple):
         return cls(kind, target if at else default_target, name)
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(NamedTuple):
     """Where a desired resource was written: repository path and 1-based line."""
 
     path: str
@@ -70,12 +69,8 @@ class Origin:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}" if self.line else self.path
 
-    def __reduce__(self) -> tuple[type[Origin], tuple[str, int | None]]:
-        return (Origin, (self.path, self.line))
 
-
-@dataclass(frozen=True, slots=True, eq=True)
-class Resource:
+class Resource(NamedTuple):
     """A desired or live end state.
 
     `spec` is plain JSON-like data, treated as immutable. `claim` is the
@@ -83,6 +78,10 @@ class Resource:
     kinds the absolute path, e.g. ``fs:/etc/motd``): two resources with the
     same target and claim are a conflict even under different names.
     `sensitive` names spec fields whose values must never be shown or stored.
+
+    A named tuple, like `Key`: a sync of a large app reads tens of thousands
+    of them back from its caches, and a tuple is rebuilt in C. It cannot be
+    hashed (its spec is a dict).
     """
 
     key: Key
@@ -93,11 +92,6 @@ class Resource:
     claim: str | None = None
     origin: Origin | None = None
     sensitive: frozenset[str] = frozenset()
-    __hash__ = None  # type: ignore[assignment]  # spec is a dict
-
-    def __reduce__(self) -> tuple[type[Resource], tuple[Any, ...]]:
-        return (Resource, (self.key, self.spec, self.wave, self.depends_on, self.prune,
-                           self.claim, self.origin, self.sensitive))
 
 
 class Action(Enum):

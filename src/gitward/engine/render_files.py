@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gitward.core.document import Document
@@ -245,4 +245,4 @@ def _read_ids(snapshot: Snapshot, values: Mapping[str, str | None], source: str 
 def _at(res: Resource, doc: Document) -> Resource:
     """`res` with the origin of `doc` (a document moves when one above it changes)."""
     origin = Origin(doc.path, doc.line)
-    return res if res.origin == origin else replace(res, origin=origin)
+    return res if res.origin == origin else res._replace(origin=origin)
