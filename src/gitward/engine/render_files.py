@@ -14,6 +14,12 @@ what it reads:
   resources, with their new line numbers);
 - everything else comes from the cache.
 
+Knowing that a file read is unchanged takes no lookup of its own when its
+directory kept its Git id (a tree's id covers every entry in it), unless a
+symlink leads to that directory or sits in it: a symlink keeps its id when
+its target changes. So a one-file commit looks up the files of the one
+directory it touched, not those of the whole app.
+
 Whole-app rules (duplicate keys, claims) are checked on the combined result by
 the planner as always.
 """
