@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from gitward.cli_accounts import token, user
+from gitward.cli_exit import leave
 from gitward.cli_options import (
     choose_apps,
     fail,
@@ -371,39 +372,13 @@ app.add_command(token)
 
 def main() -> None:
     """The console script. A command that ran to its end leaves without the
-    interpreter's teardown (see `_leave`)."""
+    interpreter's teardown (see `gitward.cli_exit`)."""
     try:
         app()
     except SystemExit as done:
         if done.code is None or isinstance(done.code, int):
-            _leave(done.code or 0)
+            leave(done.code or 0)
         raise
-
-
-def _leave(code: int) -> None:
-    """End the process with `code` now, if nothing but this thread still runs.
-
-    Exiting normally frees every object one by one: after a sync of a large
-    app, its render cache, seal and plan (~0.2 s of a one-file sync of 10,000
-    files, ~25 ms at 1,000). By now the command has closed its store and
-    written its output; the exit handlers still run (logging, temporary
-    files), then the output is flushed and the process ends. A thread that is
-    still working gets the interpreter's usual wait instead."""
-    import atexit
-    import threading
-
-    main_thread = threading.main_thread()
-    if any(t is not main_thread and t.is_alive() and not t.daemon
-           for t in threading.enumerate()):
-        return
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):
-            code = code or 120   # as the interpreter does when it cannot flush
-    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ repository raises `PathEscapeError` every time and is never remembered.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -163,7 +164,7 @@ class GitSnapshot:
 
         Unlike `tree_id`, an unchanged `dir_id` vouches for every entry directly
         in the directory as well, so long as none of them is a symlink
-        (`holds_links`): a caller can check one id for many files."""
+        (`plain_dirs`): a caller can check one id for many files."""
         clean = clean_repo_path(path)
         dirs = self.facts.dirs
         if clean in dirs:
@@ -176,14 +177,12 @@ class GitSnapshot:
         """Of the directories directly holding `paths`, those reachable without a
         symlink and with none directly in them, by `dir_id`. While such a
         directory keeps its id, every one of `paths` in it keeps its own."""
-        dirs: dict[str, str] = {}
+        parents: set[str] = set()
         for path in paths:
-            try:
-                parent = clean_repo_path(path).rpartition("/")[0]
-            except PathEscapeError:
-                continue
-            if parent in dirs:
-                continue
+            with contextlib.suppress(PathEscapeError):
+                parents.add(clean_repo_path(path).rpartition("/")[0])
+        dirs: dict[str, str] = {}
+        for parent in parents:
             found = self.dir_id(parent)
             if found is not None and not self.reader.holds_links(parent):
                 dirs[parent] = found
