@@ -190,3 +190,47 @@ def test_concurrent_fetches_of_one_mirror_all_succeed(origin: Origin, state_dir:
     assert revisions == [sha] * 6
     for source in sources:
         source.close()
+
+
+def _object_inodes(repository: Path) -> set[tuple[int, int]]:
+    return {(found.stat().st_dev, found.stat().st_ino)
+            for found in (repository / "objects").rglob("*") if found.is_file()}
+
+
+def test_first_fetch_of_a_local_path_shares_the_origins_objects(origin: Origin,
+                                                                source: GitSource) -> None:
+    origin.commit({"a": "1\n"})
+    partial = source.mirror_path.with_name(source.mirror_path.name + ".cloning")
+    partial.mkdir(parents=True)   # left by a clone that was killed
+    (partial / "junk").write_text("x")
+
+    assert source.fetch().read("a") == b"1\n"
+
+    # Hard links, as `git clone` of a path makes: no object was packed and sent.
+    assert _object_inodes(origin.bare) & _object_inodes(source.mirror_path)
+    assert not partial.exists()
+    second = origin.commit({"a": "2\n"})   # later commits come by the usual fetch
+    assert source.fetch().revision == second
+    assert source.snapshot(second).read("a") == b"2\n"
+
+
+def test_first_fetch_of_a_file_url_copies_objects(origin: Origin, state_dir: Path) -> None:
+    origin.commit({"a": "1\n"})
+    source = open_source(origin.bare.as_uri(), state_dir, objects="git")
+
+    assert source.fetch().read("a") == b"1\n"
+
+    assert not _object_inodes(origin.bare) & _object_inodes(source.mirror_path)
+    source.close()
+
+
+def test_first_fetch_of_a_path_that_is_no_repository_says_so(tmp_path: Path,
+                                                             state_dir: Path) -> None:
+    (tmp_path / "plain").mkdir()
+    source = GitSource(str(tmp_path / "plain"), state_dir, objects="git")
+
+    with pytest.raises(FetchError) as caught:
+        source.fetch()
+
+    assert str(caught.value).startswith(f"cannot fetch {tmp_path / 'plain'}: ")
+    assert not source.mirror_path.with_name(source.mirror_path.name + ".cloning").exists()

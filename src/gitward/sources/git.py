@@ -121,14 +121,19 @@ class GitSource:
                 self._create_mirror_if_missing()
         return self.mirror_path
 
-    def _create_mirror_if_missing(self) -> None:
-        if not (self.mirror_path / "HEAD").is_file():
+    def _create_mirror_if_missing(self, *, clone: bool = False) -> None:
+        if (self.mirror_path / "HEAD").is_file():
+            return
+        if not (clone and self.remote.clone_mirror(self.mirror_path)):
             self.remote.init_mirror(self.mirror_path)
 
     def fetch(self, ref: str | None = None) -> GitSnapshot:
         """Fetch from the origin, then return the snapshot of `ref` (None = default branch)."""
         with self._fetch_lock():
-            self._create_mirror_if_missing()
+            # The first fetch of an origin on this machine starts from a clone
+            # sharing its objects (see `Remote.clone_mirror`); the fetch then
+            # only sets the refs as every fetch does.
+            self._create_mirror_if_missing(clone=True)
             if not self.remote.fetch_into(self.mirror_path):
                 self._forget_origin_head()
             # Reopen: git wrote new packs and refs. Snapshots taken before keep their

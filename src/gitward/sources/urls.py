@@ -71,6 +71,7 @@ class RepoUrl:
     for_git: str
     display: str
     secrets: tuple[str, ...] = ()
+    is_path: bool = False            # a local path (not a URL): git may clone it with hard links
 
     def redact(self, text: str) -> str:
         """`text` with this URL's credentials masked, wherever git echoed them."""
@@ -111,8 +112,8 @@ def parse_repo_url(url: str) -> RepoUrl:
         return _parse_scheme_url(text, shown)
     if _is_scp_like(text):
         return _parse_scp_like(text, shown)
-    return RepoUrl(for_git=os.path.abspath(os.path.expanduser(text)),
-                   display=os.path.abspath(os.path.expanduser(text)))
+    path = os.path.abspath(os.path.expanduser(text))
+    return RepoUrl(for_git=path, display=path, is_path=True)
 
 
 def _parse_scheme_url(text: str, shown: str) -> RepoUrl:
