@@ -69,6 +69,13 @@ def test_a_plan_of_noops_or_nothing_is_in_sync() -> None:
                                                   "delete"], 0)
 
 
+def test_settled_resources_count_as_noops_without_changes_of_their_own() -> None:
+    plan = Plan("rev", (change("a", Action.update), change("b", Action.noop)), settled=5)
+    assert plan.counts()["noop"] == 6 and plan.counts()["update"] == 1
+    assert [c.key.name for c in plan.pending] == ["a"]
+    assert Plan("rev", settled=5).in_sync
+
+
 def test_a_change_describes_its_resource_by_desired_else_live() -> None:
     desired = Resource(Key("File", "local", "a"), {"v": "desired"})
     live = Resource(Key("File", "local", "a"), {"v": "live"})

@@ -7,12 +7,16 @@ import json
 import os
 import pickle
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
-from gitward.core.model import Outcome
-from gitward.engine import seal
+from gitward.core.model import Health, Outcome, Resource
+from gitward.engine import seal, seal_payload
+from gitward.engine.render_files import FileUnit
+from gitward.engine.report import AppReport
 from gitward.engine.sync import sync_apps
 from gitward.engine.workspace import Workspace
 from gitward.stores import open_store
@@ -116,18 +120,26 @@ def test_a_change_in_the_same_clock_tick_is_caught_by_the_bytes(env: Env) -> Non
     motd = env.target / "etc/motd"
     motd.write_text("HELLO\n")
     # Make the seal hold the facts of now, as a same-tick write would leave them.
-    payload = next(p for p in (env.state / "cache" / "seal").iterdir() if "-" in p.name)
-    entry = pickle.loads(payload.read_bytes())
-    desired, live = entry["resources"]
     st = motd.stat()
     facts = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns,
              "inode": st.st_ino}
-    live = tuple(r._replace(spec={**r.spec, **facts}) if r.spec["path"] == "/etc/motd" else r
-                 for r in live)
-    payload.write_bytes(pickle.dumps({"resources": (desired, live)}))
+    _rewrite_live(env, lambda r: r._replace(spec={**r.spec, **facts})
+                  if r.spec["path"] == "/etc/motd" else r)
     healed, loaded = sync_loading(env)
     assert FULL_SYNC in loaded and healed["counts"]["updated"] == 1
     assert env.read("/etc/motd") == "hello\n"
+
+
+def _rewrite_live(env: Env, change: Callable[[Resource], Resource]) -> None:
+    """Change the live resources the app's seal holds, as if its run had seen them so."""
+    path = next(p for p in (env.state / "cache" / "seal").iterdir() if "-" in p.name)
+    sealed: seal_payload.Payload = pickle.loads(path.read_bytes())["payload"]
+    for group in sealed.pairs:
+        desired, live = sealed.pair(group)
+        live = tuple(change(r) for r in live)
+        sealed.pairs[group] = pickle.dumps((desired, live))
+        sealed.facts[group] = pickle.dumps(tuple((tuple(r.key), r.spec) for r in live))
+    path.write_bytes(pickle.dumps({"payload": sealed}))
 
 
 def test_files_written_by_the_sealing_run_are_trusted_once_hashed(
@@ -248,9 +260,9 @@ def test_a_kind_the_seal_does_not_cover_runs_and_unseals_the_app(env: Env) -> No
 
 
 def test_a_run_of_commits_planned_from_the_seal_keeps_it_whole(env: Env) -> None:
-    """Each run planned from the seal writes only what it changed beside the sealed
-    resources; the seal read back must still be the whole app, as a later no-op,
-    a prune and a heal of drift show."""
+    """Each run planned from the seal re-seals only the manifests it looked at and
+    keeps the others as they were sealed; the seal read back must still be the
+    whole app, as a later no-op, a prune and a heal of drift show."""
     pages = {f"apps/web/page{i}.yaml": file_manifest(f"page{i}", f"/srv/page{i}", f"{i}\n")
              for i in range(5)}
     env.commit(pages)
@@ -273,14 +285,109 @@ def test_a_run_of_commits_planned_from_the_seal_keeps_it_whole(env: Env) -> None
     assert env.read("/srv/page1") == "v2\n" and env.read("/srv/new2") == "n\n"
 
 
-def test_a_delta_that_cannot_be_read_voids_the_seal(env: Env) -> None:
-    """Without its delta the sealed resources would lack what later runs added,
-    and a resource Git then drops would never be pruned."""
+def test_a_seal_that_cannot_be_read_is_not_taken_on_trust(env: Env) -> None:
+    """Without its resources the seal cannot say what to prune: the full sync
+    plans from the store, and a resource Git then drops is still pruned."""
     _sealed(env)
     env.commit({"apps/web/more.yaml": ISSUE})
-    assert sync_loading(env)[0]["counts"]["created"] == 1   # written as a delta
-    delta = next((env.state / "cache" / "seal").glob("*.delta"))
-    delta.write_bytes(b"not a pickle")
+    assert sync_loading(env)[0]["counts"]["created"] == 1
+    payload = next(p for p in (env.state / "cache" / "seal").iterdir() if "-" in p.name)
+    payload.write_bytes(b"not a pickle")
     env.commit({"apps/web/more.yaml": None})
     report, _ = sync_loading(env)
     assert report["counts"]["deleted"] == 1 and not env.exists("/etc/issue")
+
+
+# -- manifests a commit left alone ----------------------------------------------
+
+PAGES = {f"apps/web/page{i}.yaml": file_manifest(f"page{i}", f"/srv/page{i}", f"{i}\n")
+         for i in range(5)}
+
+
+def _loads_of_units(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """The blob ids of the manifest units whose resources get loaded from the cache."""
+    loaded: list[str | None] = []
+    entries = FileUnit.entries
+
+    def spy(unit: FileUnit) -> Any:
+        if not unit.loaded:
+            loaded.append(unit.blob)
+        return entries.fget(unit)  # type: ignore[misc]
+    monkeypatch.setattr(FileUnit, "entries", property(spy, entries.fset))
+    return loaded
+
+
+def _sync_in_process(env: Env) -> AppReport:
+    ws = Workspace(repo=str(env.origin), store=open_store(env.store), state_dir=env.state,
+                   root_overrides={"local": str(env.target)}, seal=True, objects="git")
+    try:
+        return sync_apps(ws, ["web"])[0]
+    finally:
+        ws.close()
+
+
+def _sealed_pages(env: Env) -> None:
+    """Pages sealed by a run that wrote none of them: their facts alone are trusted."""
+    env.commit(PAGES)
+    _sealed(env)
+    time.sleep(0.06)
+    assert FULL_SYNC not in sync_loading(env)[1]   # hashes what the first run wrote
+
+
+def test_a_commit_loads_only_the_manifests_it_changed(env: Env,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    _sealed_pages(env)
+    env.commit({"apps/web/page1.yaml": file_manifest("page1", "/srv/page1", "new\n")})
+    loaded = _loads_of_units(monkeypatch)
+
+    report = _sync_in_process(env)
+
+    assert report.outcome is Outcome.succeeded and report.health is Health.healthy
+    assert report.tally()["updated"] == 1 and report.tally()["unchanged"] == 6
+    assert report.plan.settled == 6            # the four other pages, the two of files.yaml
+    assert len(loaded) == 1                    # page1's old entries, candidates for the new
+    assert env.read("/srv/page1") == "new\n"
+    run = env.history("web")[0]
+    assert run["counts"]["noop"] == 6 and run["counts"]["update"] == 1
+
+
+def test_drift_in_a_manifest_the_commit_left_alone_is_healed(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    _sealed_pages(env)
+    (env.target / "srv/page3").write_text("drifted\n")
+    env.commit({"apps/web/page1.yaml": file_manifest("page1", "/srv/page1", "new\n")})
+    loaded = _loads_of_units(monkeypatch)
+
+    report = _sync_in_process(env)
+
+    assert report.tally()["updated"] == 2 and report.plan.settled == 5
+    assert env.read("/srv/page3") == "3\n" and env.read("/srv/page1") == "new\n"
+    assert len(loaded) == 2                    # page1's, and page3's to look at it
+
+
+def test_a_dependency_on_a_manifest_left_alone_is_checked(env: Env) -> None:
+    late = file_manifest("page4", "/srv/page4", "4\n", annotations={"gitward/wave": "2"})
+    env.commit({**PAGES, "apps/web/page4.yaml": late})
+    _sealed(env)
+    time.sleep(0.06)
+    sync_loading(env)
+    env.commit({"apps/web/page1.yaml": file_manifest(
+        "page1", "/srv/page1", "new\n", annotations={"gitward/depends-on": "File/page4"})})
+
+    done = env.cli("sync", "--all", "--output", "json")
+
+    assert done.code == 1
+    assert "File/page1@local (wave 0) depends on File/page4@local (wave 2)" in done.stdout
+    assert env.read("/srv/page1") == "1\n"   # nothing applied
+
+
+def test_a_key_declared_again_beside_manifests_left_alone_is_refused(env: Env) -> None:
+    _sealed_pages(env)
+    env.commit({"apps/web/again.yaml": file_manifest("page3", "/srv/other", "x\n")})
+
+    done = env.cli("sync", "--all", "--output", "json")
+
+    assert done.code == 1
+    assert "File/page3@local is declared twice" in done.stdout
+    assert "apps/web/page3.yaml" in done.stdout and "apps/web/again.yaml" in done.stdout
+    assert not env.exists("/srv/other")

@@ -143,10 +143,16 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Changes already in apply order (wave, dependencies, kind, name; prunes last)."""
+    """Changes already in apply order (wave, dependencies, kind, name; prunes last).
+
+    `settled` counts resources known to be in sync that have no change of
+    their own here: a sync of a sealed app counts the files of a manifest
+    that is as it was sealed, and still on the target as sealed, without
+    loading them. They are noops in `counts`."""
 
     revision: str
     changes: tuple[Change, ...] = ()
+    settled: int = 0
 
     @property
     def pending(self) -> tuple[Change, ...]:
@@ -160,6 +166,7 @@ class Plan:
         out = {a.value: 0 for a in Action}
         for change in self.changes:
             out[change.action.value] += 1
+        out[Action.noop.value] += self.settled
         return out
 
 

@@ -6,7 +6,9 @@ rendered again only when the id of one of their watched paths (path, overlay
 base, values files) or of any other file the render read (e.g. a ``source:``
 outside the app) changed, or their spec in the system map changed. The cache
 holds the resources themselves, so an unchanged app costs one id lookup per
-file it read and one cache read.
+file it read and one cache read. A sync that keeps seals goes further
+(`render_for_sync`): a manifest reused as it was is held, its resources left
+unpickled, and a sealed app whose files kept their facts never loads them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +30,10 @@ from gitward.engine.render_files import FileUnit, render_plain_files
 if TYPE_CHECKING:
     from gitward.core.system import AppSpec, SystemSpec
 
-__all__ = ["cross_app_conflicts", "input_paths", "render_app", "render_apps"]
+__all__ = ["Rendered", "cross_app_conflicts", "input_paths", "render_app", "render_apps",
+           "render_for_sync"]
 
-CACHE_FORMAT = 7
+CACHE_FORMAT = 8
 
 
 class _ReadLog:
@@ -86,6 +90,34 @@ def _read_entry(path: Path | None, fingerprint: str) -> dict[str, Any]:
 def render_app(snapshot: Snapshot, app: AppSpec, system: SystemSpec,
                state_dir: Path | None = None) -> list[Resource]:
     """Desired resources of one app, from the cache when nothing it read changed."""
+    return _render(snapshot, app, system, state_dir, hold=False).everything()
+
+
+@dataclass
+class Rendered:
+    """An app's desired resources, where those of plain files that were reused as
+    they were may be `held`: not loaded until asked for (`load`, `everything`).
+    A sync of a sealed app counts a held unit whose files kept their sealed
+    facts without loading it; anything else loads what it needs."""
+
+    resources: list[Resource]
+    held: dict[str, FileUnit] = field(default_factory=dict)   # by manifest path
+    stamps: dict[str, str] = field(default_factory=dict)     # each unit's stamp, by path
+
+    def load(self, paths: Iterable[str]) -> list[Resource]:
+        """Load the held units at `paths` into `resources`; their resources."""
+        loaded = [res for path in list(paths) if path in self.held
+                  for res in self.held.pop(path).resources]
+        self.resources.extend(loaded)
+        return loaded
+
+    def everything(self) -> list[Resource]:
+        self.load(list(self.held))
+        return self.resources
+
+
+def _render(snapshot: Snapshot, app: AppSpec, system: SystemSpec, state_dir: Path | None,
+            *, hold: bool) -> Rendered:
     fingerprint = _fingerprint(app, system)
     cache = _cache_file(state_dir, app.name) if state_dir else None
     entry = _read_entry(cache, fingerprint)
@@ -93,19 +125,21 @@ def render_app(snapshot: Snapshot, app: AppSpec, system: SystemSpec,
         # Each file's unit is pickled on its own: a one-file commit re-pickles one.
         packed: dict[str, bytes] = entry.get("units", {})
         units = _unpacked(entry)
-        resources, fresh, changed = render_plain_files(snapshot, app, units)
-        _check_targets(resources, app, system)
-        if cache is not None and (changed or fresh.keys() != units.keys()):
+        done = render_plain_files(snapshot, app, units, hold=hold)
+        # A held unit was checked when it was built: the fingerprint covers the targets.
+        _check_targets(done.resources, app, system)
+        if cache is not None and (done.changed or done.units.keys() != units.keys()):
             saved = {"fingerprint": fingerprint, "units": {
-                path: packed[path] if path not in changed and path in packed
+                path: packed[path] if path not in done.changed and path in packed
                 else pickle.dumps(unit, protocol=pickle.HIGHEST_PROTOCOL)
-                for path, unit in fresh.items()}}
+                for path, unit in done.units.items()}}
             save_entry(cache, saved)
-            saved[_UNPACKED] = fresh   # in memory only: the agent's next pass reuses them
-        return resources
+            saved[_UNPACKED] = done.units   # in memory only: the agent's next pass reuses them
+        stamps = {path: unit.stamp for path, unit in done.units.items() if unit.stamp}
+        return Rendered(done.resources, done.held, stamps)
     if "ids" in entry and _ids(snapshot, entry["ids"]) == entry["ids"]:
         cached: list[Resource] = entry["resources"]
-        return cached
+        return Rendered(cached)
     from gitward.providers import Kinds
     from gitward.renderers import renderer_for
     from gitward.renderers.build import to_resources
@@ -119,7 +153,7 @@ def render_app(snapshot: Snapshot, app: AppSpec, system: SystemSpec,
         # symlink inside the app keeps the directory's id when its target changes.
         save_entry(cache, {"fingerprint": fingerprint, "resources": resources,
                             "ids": _ids(snapshot, {*app.watched_paths, *log.paths})})
-    return resources
+    return Rendered(resources)
 
 
 _UNPACKED = "_unpacked"
@@ -153,6 +187,27 @@ def render_apps(snapshot: Snapshot, system: SystemSpec, names: Iterable[str],
     rendered = {name: render_app(snapshot, system.apps[name], system, state_dir)
                 for name in names}
     check_unique(res for resources in rendered.values() for res in resources)
+    return rendered
+
+
+def render_for_sync(snapshot: Snapshot, system: SystemSpec, names: Iterable[str],
+                    state_dir: Path | None = None) -> dict[str, Rendered]:
+    """`render_apps` for a sync that may count unchanged units without loading
+    them: plain files reused as they were are held (see `Rendered`)."""
+    rendered = {name: _render(snapshot, system.apps[name], system, state_dir, hold=True)
+                for name in names}
+    resources = [res for done in rendered.values() for res in done.resources]
+    check_unique(resources)
+    keys: set[tuple[str, str, str]] = {res.key for res in resources}   # a Key is a tuple
+    claims = {(res.key.target, res.claim) for res in resources if res.claim is not None}
+    for done in rendered.values():
+        for unit in done.held.values():
+            if keys.isdisjoint(unit.keys) and claims.isdisjoint(unit.claims):
+                keys.update(unit.keys)
+                claims.update(unit.claims)
+                continue
+            # Declared twice: load everything, so the error names both places.
+            check_unique(res for each in rendered.values() for res in each.everything())
     return rendered
 
 

@@ -27,9 +27,11 @@ the planner as always.
 from __future__ import annotations
 
 import hashlib
+import pickle
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitward.core.document import Document
 from gitward.core.errors import ManifestError
@@ -39,7 +41,7 @@ from gitward.core.seams import Snapshot
 if TYPE_CHECKING:
     from gitward.core.system import AppSpec
 
-__all__ = ["DocEntry", "FileUnit", "render_plain_files"]
+__all__ = ["DocEntry", "FileUnit", "PlainRender", "render_plain_files"]
 
 
 @dataclass
@@ -56,20 +58,67 @@ def _key(doc: Document) -> str:
     return hashlib.sha256(repr(doc.data).encode()).hexdigest()[:32]
 
 
-@dataclass
 class FileUnit:
-    """What one manifest file gave at one blob id."""
+    """What one manifest file gave at one blob id.
 
-    blob: str | None
-    sources: frozenset[str] = frozenset()          # paths its documents use as source:
-    documents: list[Document] | None = None         # only while rendering; not cached
-    entries: list[DocEntry] | None = None           # one per document, None until built
-    built_for: str | None = None                    # the blob `entries` were built from
-    error: ManifestError | None = None
-    # Directories holding files the entries read, by Git id, where the snapshot
-    # can vouch for a directory (no symlink to it or in it): while one keeps
-    # its id, so does each file read in it, and none needs a lookup.
-    dirs: dict[str, str] | None = None
+    Pickled (in the render cache), a unit keeps its entries as bytes of their
+    own, unpickled only when they are asked for, and beside them what a sync
+    needs to know of an unchanged unit without them: what its entries read,
+    its keys and claims, whether any resource depends on another, and its
+    `stamp`, new each time its entries are built. A sync of a sealed app
+    counts the resources of a unit that kept the stamp it was sealed with, and
+    whose files kept their facts, without loading them (`gitward.engine.seal`).
+    """
+
+    def __init__(self, blob: str | None, *, sources: frozenset[str] = frozenset(),
+                 entries: list[DocEntry] | None = None, built_for: str | None = None,
+                 error: ManifestError | None = None, dirs: dict[str, str] | None = None,
+                 stamp: str | None = None) -> None:
+        self.blob = blob
+        self.sources = sources                  # paths its documents use as source:
+        self.documents: list[Document] | None = None   # only while rendering; not cached
+        self.built_for = built_for              # the blob `entries` were built from
+        self.error = error
+        # Directories holding files the entries read, by Git id, where the snapshot
+        # can vouch for a directory (no symlink to it or in it): while one keeps
+        # its id, so does each file read in it, and none needs a lookup.
+        self.dirs = dirs
+        self.stamp = stamp
+        self._packed: bytes | None = None
+        self._entries: list[DocEntry] | None = None
+        self._facts: _UnitFacts = _UnitFacts.of(None)
+        self.entries = entries
+
+    @property
+    def entries(self) -> list[DocEntry] | None:
+        """One per document, None until built."""
+        if self._packed is not None:
+            self._entries, self._packed = pickle.loads(self._packed), None
+        return self._entries
+
+    @entries.setter
+    def entries(self, entries: list[DocEntry] | None) -> None:
+        self._entries, self._packed = entries, None
+        self._facts = _UnitFacts.of(entries)
+
+    def __getstate__(self) -> dict[str, Any]:
+        packed = self._packed if self._packed is not None else pickle.dumps(
+            self._entries, protocol=pickle.HIGHEST_PROTOCOL)
+        return {"blob": self.blob, "sources": self.sources, "built_for": self.built_for,
+                "error": self.error, "dirs": self.dirs, "stamp": self.stamp,
+                "packed": packed, "facts": self._facts}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.blob, self.sources = state["blob"], state["sources"]
+        self.built_for, self.error = state["built_for"], state["error"]
+        self.dirs, self.stamp = state["dirs"], state["stamp"]
+        self.documents = None
+        self._packed, self._entries, self._facts = state["packed"], None, state["facts"]
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the entries are in memory (not still bytes from the cache)."""
+        return self._packed is None
 
     @property
     def resources(self) -> list[Resource]:
@@ -77,8 +126,21 @@ class FileUnit:
 
     @property
     def read_ids(self) -> dict[str, str | None]:
-        return {path: blob for entry in self.entries or () for path, blob
-                in entry.read_ids.items()}
+        return self._facts.read_ids
+
+    @property
+    def keys(self) -> tuple[tuple[str, str, str], ...]:
+        """The keys of its resources, as plain tuples (equal to their `Key`s)."""
+        return self._facts.keys
+
+    @property
+    def claims(self) -> tuple[tuple[str, str], ...]:
+        """(target, claim) of each of its resources that claims something."""
+        return self._facts.claims
+
+    @property
+    def has_dependencies(self) -> bool:
+        return self._facts.has_dependencies
 
     def vouched(self, snapshot: Snapshot) -> dict[str, str | None]:
         """The ids the entries read that need no lookup in `snapshot`: those of
@@ -91,7 +153,7 @@ class FileUnit:
                 if path.rpartition("/")[0] in held}
 
     def still_valid(self, snapshot: Snapshot, known: Mapping[str, str | None]) -> bool:
-        return self.entries is not None and all(
+        return self._facts.built and all(
             path in known or snapshot.tree_id(path) == blob
             for path, blob in self.read_ids.items())
 
@@ -101,10 +163,34 @@ class FileUnit:
         self.dirs = plain_dirs(self.read_ids) if plain_dirs is not None else None
 
 
-def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUnit]
-                       ) -> tuple[list[Resource], dict[str, FileUnit], set[str]]:
-    """Resources of a plain app, reusing `units` from the last render where valid,
-    and the paths of the units that changed (so the cache needs writing)."""
+class _UnitFacts(NamedTuple):
+    """What is known of a unit's entries without them (kept beside their bytes)."""
+
+    built: bool
+    read_ids: dict[str, str | None]
+    keys: tuple[tuple[str, str, str], ...]
+    claims: tuple[tuple[str, str], ...]
+    has_dependencies: bool
+
+    @classmethod
+    def of(cls, entries: list[DocEntry] | None) -> _UnitFacts:
+        resources = [res for entry in entries or () for res in entry.resources]
+        return cls(entries is not None,
+                   {path: blob for entry in entries or () for path, blob
+                    in entry.read_ids.items()},
+                   tuple(tuple(res.key) for res in resources),  # type: ignore[misc]
+                   tuple((res.key.target, res.claim) for res in resources
+                         if res.claim is not None),
+                   any(res.depends_on for res in resources))
+
+
+def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUnit],
+                       *, hold: bool = False) -> PlainRender:
+    """Resources of a plain app, reusing `units` from the last render where valid.
+
+    With `hold`, a unit reused as it was (and whose resources depend on
+    nothing) is not loaded: it is returned in `held` instead of having its
+    resources in `resources`."""
     # Parsing, templating and validation are imported only when a file changed:
     # a sync of an unchanged app should not pay for YAML, Jinja2 or pydantic.
     from gitward.renderers.tree import MANIFEST_SUFFIXES, manifest_files
@@ -134,6 +220,7 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
     used_as_source = set().union(*(unit.sources for unit in fresh.values()))
     values = {path: snapshot.tree_id(path) for path in app.values}
     resources: list[Resource] = []
+    held: dict[str, FileUnit] = {}
     for path, unit in fresh.items():
         if path in used_as_source:
             continue
@@ -144,14 +231,27 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
             changed.add(path)
             _build(snapshot, app, path, unit, values, known)
         unit.documents = None   # parsed again if the file changes: not worth its memory
-        resources.extend(unit.resources)
-    return resources, fresh, changed
+        if hold and path not in changed and not unit.has_dependencies:
+            held[path] = unit
+        else:
+            resources.extend(unit.resources)
+    return PlainRender(resources, fresh, changed, held)
+
+
+class PlainRender(NamedTuple):
+    """What `render_plain_files` gave."""
+
+    resources: list[Resource]
+    units: dict[str, FileUnit]      # every unit, by manifest path (for the cache)
+    changed: set[str]               # paths of the units that changed (the cache needs writing)
+    held: dict[str, FileUnit]       # units reused as they were, not loaded (with `hold`)
 
 
 def _build(snapshot: Snapshot, app: AppSpec, path: str, unit: FileUnit,
            values: Mapping[str, str | None], known: Mapping[str, str | None]) -> None:
     """(Re)build `unit`'s entries, validating only documents that are new or read
     something that changed (`known`: ids that need no lookup)."""
+    unit.stamp = secrets.token_hex(8)   # its resources may change: no seal speaks for them
     if unit.documents is None and unit.built_for == unit.blob and \
             _refresh_sources(snapshot, unit, values, known):
         unit.note_dirs(snapshot)

@@ -33,8 +33,8 @@ class AppReport:
                "skipped": 0}
         names = {Action.create: "created", Action.update: "updated", Action.replace: "updated",
                  Action.delete: "deleted"}
-        out["unchanged"] = sum(1 for c in self.plan.changes
-                               if c.action is Action.noop and c.desired is not None)
+        out["unchanged"] = self.plan.settled + sum(
+            1 for c in self.plan.changes if c.action is Action.noop and c.desired is not None)
         for result in self.results:
             if result.skipped:
                 out["skipped"] += 1

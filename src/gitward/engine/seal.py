@@ -21,9 +21,14 @@ so), and the seal now dates from this run, so the next one trusts them.
 The full sync of a new commit asks the seal too (`sealed_state`): so long as
 no other run touched the app, the seal is its inventory, and a resource that
 Git still declares as sealed, at a path whose facts are as sealed, is in sync
-without being read or compared. Only what the commit changed, what drifted
-and what went away is looked at, so the cost of a sync follows the change,
-not the size of the app.
+without being read or compared. The seal keeps its resources by manifest file
+(`gitward.engine.seal_payload`), and the render holds back the manifest units
+it reused as they were (`gitward.engine.render.Rendered`): a held unit with
+the stamp it was sealed with, whose every path gives its sealed facts, is
+settled: counted in the plan, neither loaded nor planned nor sealed again.
+Only what the commit changed, what drifted and what went away is looked at,
+so the cost of a sync follows the change, not the size of the app: beyond
+that, one lstat per file.
 """
 
 from __future__ import annotations
@@ -38,20 +43,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitward.core.errors import GitwardError
-from gitward.core.model import Action, Change, Health, Key, Outcome, Plan, Resource
+from gitward.core.model import Health, Key, Outcome, Plan, Resource
 from gitward.core.order import order_apps
 from gitward.engine import seal_payload
 from gitward.engine.cache import load_entry, save_entry
 from gitward.engine.report import AppReport
 
 if TYPE_CHECKING:
+    from gitward.engine.render import Rendered
     from gitward.engine.workspace import Workspace
     from gitward.providers.connection import LocalConnection
 
 __all__ = ["AppSeal", "SealedState", "forget_app", "remember_app", "remember_system",
            "sealable", "sealed_state", "sealed_sync"]
 
-SEAL_FORMAT = 6
+SEAL_FORMAT = 7
 SEALABLE_KINDS = frozenset({"File", "Directory"})
 RACY_NS = 50_000_000   # a ctime this close to the sealing run's start is not trusted
 
@@ -67,7 +73,7 @@ class AppSeal:
     root: str                        # the host directory of the app's target
     tree_id: str | None
     started_ns: int                  # when that run began to look at the target
-    resources: str                   # file name of (desired, live) beside the index
+    resources: str                   # file name of its `seal_payload` beside the index
 
 
 def _index_file(ws: Workspace) -> Path:
@@ -96,21 +102,24 @@ def remember_system(ws: Workspace, revision: str, depends_on: Mapping[str, Seque
 
 def remember_app(ws: Workspace, name: str, revision: str, run: int, root: str,
                  tree_id: str | None, started_ns: int, desired: Sequence[Resource],
-                 live: Mapping[Key, Resource], planned_from: SealedState | None = None) -> None:
-    """Seal `name` as run `run` verified it: `live` holds each desired key's facts.
+                 live: Mapping[Key, Resource], stamps: Mapping[str, str],
+                 planned_from: SealedState | None = None) -> None:
+    """Seal `name` as run `run` verified it: `live` holds each desired key's facts,
+    `stamps` the stamp of each manifest unit the resources came from.
 
-    A run planned from the seal (`planned_from`) writes only what it changed
-    (see `gitward.engine.seal_payload`)."""
+    A run planned from the seal passes it (`planned_from`): the groups it found
+    in sync without loading them are kept as they were sealed."""
     path = _index_file(ws)
     entry = load_entry(path)
     if entry.get("revision") != revision:
         return  # the system map at this revision was not noted: nothing to add to
     resources = f"{path.name}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
     if planned_from is None:
-        seal_payload.save(path.with_name(resources), desired, live, None, (), ())
+        payload = seal_payload.build(desired, live, stamps)
     else:
-        seal_payload.save(path.with_name(resources), desired, live, planned_from.delta,
-                          planned_from.trusted, planned_from.inventory)
+        payload = seal_payload.build(desired, live, stamps, planned_from.payload,
+                                     planned_from.settled)
+    seal_payload.save(path.with_name(resources), payload)
     seal = AppSeal(revision, run, root, tree_id, started_ns, resources)
     save_entry(path, {**entry, "apps": {**entry.get("apps", {}), name: seal}})
 
@@ -158,38 +167,36 @@ def sealed_sync(ws: Workspace, names: Sequence[str], all_apps: bool, *, wait: fl
             return None
         reports = []
         for name in order:
-            desired, live = checked[name] or ((), ())
-            reports.append(_record(ws, name, snapshot.revision, snapshot.subject, desired,
-                                   live, seals[name].tree_id))
+            reports.append(_record(ws, name, snapshot.revision, snapshot.subject,
+                                   checked[name] or 0, seals[name].tree_id))
             seals[name] = replace(seals[name], run=reports[-1].run_id or 0,
                                   started_ns=started_ns)
         save_entry(path, {**entry, "apps": seals})
     return reports
 
 
-def _verify(ws: Workspace, name: str, seal: AppSeal, resources: Path
-            ) -> seal_payload.Pair | None:
-    """(desired, live) as sealed if the app is still so, else None."""
-    loaded = _sealed_payload(ws, name, seal, resources)
-    if loaded is None:
+def _verify(ws: Workspace, name: str, seal: AppSeal, resources: Path) -> int | None:
+    """How many resources the app has if it is still as sealed, else None."""
+    payload = _sealed_payload(ws, name, seal, resources)
+    if payload is None:
         return None
     from gitward.providers.connection import LocalConnection
 
     connection = LocalConnection(seal.root)
     inside: set[str] = set()
-    for want, was in zip(*loaded[0], strict=True):
-        host = _unchanged(connection, was, inside)
-        # A racy file is read after the lstat that found its sealed facts: if it
-        # changes after, its facts move; if it changed before, its bytes differ.
-        if host is None or (_racy(was.spec, seal) and not _holds(host, want.spec.get("sha256"))):
+    count = 0
+    for group in payload.facts:
+        facts = payload.facts_of(group)
+        if not _as_sealed(connection, facts, inside, seal):
             return None
-    return loaded[0]
+        count += len(facts)
+    return count
 
 
 def _sealed_payload(ws: Workspace, name: str, seal: AppSeal, resources: Path
-                    ) -> tuple[seal_payload.Pair, seal_payload.Delta] | None:
-    """The sealed (desired, live) if the seal still holds: ours, no pin, and no run
-    of the app since the sealing one (which alone may change its inventory)."""
+                    ) -> seal_payload.Payload | None:
+    """The sealed payload if the seal still holds: ours, no pin, and no run of
+    the app since the sealing one (which alone may change its inventory)."""
     if not seal.root.startswith("/"):
         return None   # written by another gitward: not ours to trust
     state = ws.store.app_state(name)
@@ -201,8 +208,10 @@ def _sealed_payload(ws: Workspace, name: str, seal: AppSeal, resources: Path
     return seal_payload.load(resources)
 
 
-def _unchanged(connection: LocalConnection, sealed: Resource, inside: set[str]) -> str | None:
-    """The host path of a sealed live resource if it still gives its sealed facts.
+def _unchanged(connection: LocalConnection, facts: Mapping[str, Any], inside: set[str]
+               ) -> str | None:
+    """The host path of a sealed live resource (its live spec: `facts`) if it
+    still gives its sealed facts.
 
     Each directory is proved inside the target root once per look (through
     `host_path`, which refuses a symlink out of it); its other files are
@@ -210,7 +219,7 @@ def _unchanged(connection: LocalConnection, sealed: Resource, inside: set[str]) 
     ctime included, are the sealed ones, so what it finds is the sealed file."""
     from gitward.providers.file_facts import lstat_matches
 
-    path = sealed.spec["path"]
+    path = facts["path"]
     parent = path.rpartition("/")[0]
     try:
         if parent in inside:
@@ -218,9 +227,26 @@ def _unchanged(connection: LocalConnection, sealed: Resource, inside: set[str]) 
         else:
             host = connection.host_path(path)
             inside.add(parent)
-        return host if lstat_matches(sealed.spec, os.lstat(host)) else None
+        return host if lstat_matches(facts, os.lstat(host)) else None
     except (OSError, GitwardError):
         return None
+
+
+def _as_sealed(connection: LocalConnection, facts: seal_payload.Facts, inside: set[str],
+               seal: AppSeal) -> bool:
+    """Whether every path of `facts` still gives its sealed facts (it runs once
+    per file of the app). A racy file is read after the lstat that found its
+    sealed facts: if it changes after, its facts move; if it changed before,
+    its bytes differ."""
+    racy_from = seal.started_ns - RACY_NS
+    for _, spec in facts:
+        host = _unchanged(connection, spec, inside)
+        if host is None:
+            return False
+        if spec.get("type") == "file" and spec["ctime_ns"] >= racy_from \
+                and not _holds(host, spec.get("sha256")):
+            return False
+    return True
 
 
 def _holds(host: str, sha256: str | None) -> bool:
@@ -248,46 +274,78 @@ def _racy(facts: Mapping[str, Any], seal: AppSeal) -> bool:
 class SealedState:
     """What an app's seal vouches for in a full sync, at any revision.
 
-    `inventory` and `recorded` stand for the store's (the sealing run left the
-    inventory exactly as it declared), and `trusted` holds the live state of
-    each desired resource that Git still declares as sealed at a path whose
-    facts are as sealed: those are in sync without a read or a diff."""
+    `settled` are the groups (manifest files) that were held unloaded by the
+    render (`Rendered.held`: reused as they were, with the stamp they were
+    sealed with) and whose every path still gives its sealed facts: in sync,
+    counted, never loaded. For the rest, `inventory` and `recorded` stand for
+    the store's (the sealing run left the inventory exactly as it declared),
+    and `trusted` holds the live state of each desired resource that Git
+    still declares as sealed at a path whose facts are as sealed: those are
+    in sync without a read or a diff."""
 
     inventory: dict[Key, Resource]
     recorded: dict[Key, Resource]
     trusted: dict[Key, Resource]
-    delta: seal_payload.Delta   # what the sealing runs wrote beside the resources in full
+    settled: dict[str, int]             # group -> how many resources it holds
+    payload: seal_payload.Payload       # as read: settled groups are kept from it
 
 
-def sealed_state(ws: Workspace, name: str, root: str, desired: Sequence[Resource]
+def sealed_state(ws: Workspace, name: str, root: str, rendered: Rendered
                  ) -> SealedState | None:
     """The seal of `name` (its target now at host directory `root`) as it bears on
-    syncing `desired`; None if the app has no seal that still holds."""
+    syncing `rendered`; None if the app has no seal that still holds. What is
+    held in `rendered` and not settled is loaded into its resources."""
     index = _index_file(ws)
     seal = load_entry(index).get("apps", {}).get(name)
     if not isinstance(seal, AppSeal) or seal.root != root:
         return None
-    loaded = _sealed_payload(ws, name, seal, index.with_name(seal.resources))
-    if loaded is None:
+    payload = _sealed_payload(ws, name, seal, index.with_name(seal.resources))
+    if payload is None:
         return None
-    pair, delta = loaded
     from gitward.providers.connection import LocalConnection
 
     connection = LocalConnection(root)
-    inventory = {r.key: r for r in pair[0]}
-    # A file whose sealed ctime is too close to the sealing run may have changed
-    # since in the same clock tick: its sealed sha256 must not stand for its bytes.
-    recorded = {r.key: r for r in pair[1] if not _racy(r.spec, seal)}
-    trusted: dict[Key, Resource] = {}
     inside: set[str] = set()
-    for want in desired:
-        was = inventory.get(want.key)
+    settled = _settled(connection, inside, seal, payload, rendered)
+    inventory: dict[Key, Resource] = {}
+    recorded: dict[Key, Resource] = {}
+    for want, was in payload.pairs_except(settled):
+        inventory[want.key] = want
+        # A file whose sealed ctime is too close to the sealing run may have changed
+        # since in the same clock tick: its sealed sha256 must not stand for its bytes.
+        if not _racy(was.spec, seal):
+            recorded[was.key] = was
+    trusted: dict[Key, Resource] = {}
+    for want in rendered.resources:
+        intent = inventory.get(want.key)
         sealed_live = recorded.get(want.key)
-        if was is None or sealed_live is None or not _same_intent(was, want):
+        if intent is None or sealed_live is None or not _same_intent(intent, want):
             continue
-        if _unchanged(connection, sealed_live, inside) is not None:
+        if _unchanged(connection, sealed_live.spec, inside) is not None:
             trusted[want.key] = sealed_live
-    return SealedState(inventory, recorded, trusted, delta)
+    return SealedState(inventory, recorded, trusted, settled, payload)
+
+
+def _settled(connection: LocalConnection, inside: set[str], seal: AppSeal,
+             payload: seal_payload.Payload, rendered: Rendered) -> dict[str, int]:
+    """The held units of `rendered` that are in sync as sealed, by path, with how
+    many resources each holds; the other held units are loaded."""
+    settled: dict[str, int] = {}
+    for path, unit in rendered.held.items():
+        if payload.stamps.get(path) != unit.stamp or path not in payload.facts:
+            continue
+        facts = payload.facts_of(path)
+        if len(facts) == len(unit.keys) and _as_sealed(connection, facts, inside, seal):
+            settled[path] = len(facts)
+    rendered.load([path for path in rendered.held if path not in settled])
+    # What is loaded may depend on a settled resource: its unit is loaded too, so
+    # that the plan checks the dependency (waves) as always.
+    needed = {dep for res in rendered.resources for dep in res.depends_on}
+    for path, unit in list(rendered.held.items()):
+        if not needed.isdisjoint(unit.keys):
+            rendered.load([path])
+            del settled[path]
+    return settled
 
 
 def _same_intent(a: Resource, b: Resource) -> bool:
@@ -296,18 +354,13 @@ def _same_intent(a: Resource, b: Resource) -> bool:
             and a.prune == b.prune and a.claim == b.claim and a.sensitive == b.sensitive)
 
 
-def _record(ws: Workspace, name: str, revision: str, subject: str,
-            desired: Sequence[Resource], live: Sequence[Resource], tree_id: str | None
-            ) -> AppReport:
+def _record(ws: Workspace, name: str, revision: str, subject: str, count: int,
+            tree_id: str | None) -> AppReport:
     store = ws.store
-    plan = Plan(revision, tuple(Change(d.key, Action.noop, d, lv)
-                                for d, lv in zip(desired, live, strict=True)))
+    plan = Plan(revision, settled=count)
     run = store.begin(name, revision, plan, trigger="manual", subject=subject)
     store.finish(run, Outcome.succeeded.value, Health.healthy)
     store.note_synced(name, revision, tree_id)
-    store.event(name, "synced", f"succeeded at {revision[:12]} (manual): "
-                f"{len(plan.changes)} unchanged",
+    store.event(name, "synced", f"succeeded at {revision[:12]} (manual): {count} unchanged",
                 revision=revision, data={"run": run, "trigger": "manual"})
-    healths: dict[Key, Health] = {d.key: Health.healthy for d in desired}
-    return AppReport(name, revision, subject, plan, Health.healthy, [], Outcome.succeeded, run,
-                     healths=healths)
+    return AppReport(name, revision, subject, plan, Health.healthy, [], Outcome.succeeded, run)

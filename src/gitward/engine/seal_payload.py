@@ -1,98 +1,92 @@
-"""How a seal keeps its resources on disk: in full, plus a delta.
+"""How a seal keeps its resources on disk: in groups, one per manifest file.
 
-An app's seal holds every desired resource and its live facts. A sync of a
-new commit planned from the seal changes a few of them; rewriting all of them
-(7 MB at 10,000 files) would make a one-file commit cost as much as the app.
-So the resources are written in full under a nonce, and later runs write only
-a `Delta` naming that nonce: (desired, live) of what they changed, and the
-keys gone. `load` applies it; once it passes a sixteenth of the resources,
-the next run writes them in full again. A delta whose nonce is not the full
-writing's (a crash between the two writes) is ignored: the full one is newer.
-One that cannot be read voids the seal: the full sync looks at everything.
+An app's seal holds every desired resource and its live facts as the sealing
+run verified them. They are grouped by the file that declared them (their
+origin), and each group is pickled on its own, twice: whole, as (desired,
+live), and as its live facts alone (each key and its live spec), which is all
+that checking an unchanged file takes. So a sync of a new commit unpickles
+and re-pickles only the groups it looks at: a group whose manifest unit was
+reused as it was when sealed (same stamp, see
+`gitward.engine.render_files.FileUnit`) is checked from its facts, and its
+resources are neither loaded from the render cache nor from the seal. The
+cost of a one-file commit follows the change, not the size of the app.
 """
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Collection, Mapping, Sequence
+import pickle
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gitward.core.model import Key, Resource
 from gitward.engine.cache import load_entry, save_entry
 
-__all__ = ["Delta", "Pair", "load", "save", "save_full"]
+__all__ = ["Facts", "Pair", "Payload", "build", "group_of", "load", "save"]
 
 Pair = tuple[tuple[Resource, ...], tuple[Resource, ...]]   # (desired, live) as sealed
+Facts = tuple[tuple[tuple[str, str, str], dict[str, Any]], ...]   # (key, live spec) each
+
+
+def group_of(resource: Resource) -> str:
+    """The group a desired resource is sealed in: the file that declared it."""
+    return resource.origin.path if resource.origin is not None else ""
 
 
 @dataclass(frozen=True, slots=True)
-class Delta:
-    """What runs planned from the seal changed since its resources were written
-    in full (`nonce` names that writing): (desired, live) by key, and keys gone."""
+class Payload:
+    """The sealed resources of one app, by group, each group still pickled."""
 
-    nonce: str
-    changed: dict[Key, tuple[Resource, Resource]]
-    gone: frozenset[Key]
+    pairs: dict[str, bytes]      # group -> pickled `Pair`
+    facts: dict[str, bytes]      # group -> pickled `Facts`
+    stamps: dict[str, str]       # group -> stamp of the manifest unit it came from
 
+    def pair(self, group: str) -> Pair:
+        found: Pair = pickle.loads(self.pairs[group])
+        return found
 
-def save(payload: Path, desired: Sequence[Resource], live: Mapping[Key, Resource],
-         base: Delta | None, unchanged: Collection[Key], sealed: Collection[Key]) -> None:
-    """Seal `desired` with the facts in `live`: as a delta over `base` (the delta
-    the run was planned from; `unchanged` keys kept their sealed state, `sealed`
-    are the keys it held) while that stays small, else in full."""
-    if base is not None:
-        changed = dict(base.changed)
-        gone = set(base.gone)
-        for res in desired:
-            if res.key not in unchanged:   # read, and perhaps applied: its facts are new
-                changed[res.key] = (res, live[res.key])
-                gone.discard(res.key)
-        for key in set(sealed) - {r.key for r in desired}:
-            changed.pop(key, None)
-            gone.add(key)
-        if len(changed) + len(gone) <= max(64, len(desired) // 16):
-            save_entry(_delta_file(payload),
-                       {"delta": Delta(base.nonce, changed, frozenset(gone))})
-            return
-    save_full(payload, desired, [live[r.key] for r in desired])
+    def facts_of(self, group: str) -> Facts:
+        found: Facts = pickle.loads(self.facts[group])
+        return found
+
+    def pairs_except(self, skipped: Collection[str]) -> Iterable[tuple[Resource, Resource]]:
+        """(desired, live) of every sealed resource outside the `skipped` groups."""
+        for group in self.pairs:
+            if group not in skipped:
+                desired, live = self.pair(group)
+                yield from zip(desired, live, strict=True)
 
 
-def save_full(payload: Path, desired: Sequence[Resource], live: Sequence[Resource]) -> None:
-    """Write the sealed resources in full, under a new nonce (no delta applies)."""
-    save_entry(payload, {"resources": (tuple(desired), tuple(live)),
-                         "nonce": secrets.token_hex(8)})
-    _delta_file(payload).unlink(missing_ok=True)
+def build(desired: Sequence[Resource], live: Mapping[Key, Resource], stamps: Mapping[str, str],
+          kept_from: Payload | None = None, kept: Collection[str] = ()) -> Payload:
+    """The payload sealing `desired` with the facts in `live`, plus the groups
+    `kept` as they are in `kept_from` (found in sync without being loaded)."""
+    grouped: dict[str, list[Resource]] = {}
+    for res in desired:
+        grouped.setdefault(group_of(res), []).append(res)
+    pairs: dict[str, bytes] = {}
+    facts: dict[str, bytes] = {}
+    out_stamps: dict[str, str] = {}
+    for group, members in grouped.items():
+        seen = tuple(live[res.key] for res in members)
+        pairs[group] = pickle.dumps((tuple(members), seen), protocol=pickle.HIGHEST_PROTOCOL)
+        facts[group] = pickle.dumps(tuple((tuple(r.key), r.spec) for r in seen),
+                                    protocol=pickle.HIGHEST_PROTOCOL)
+        if group in stamps:
+            out_stamps[group] = stamps[group]
+    if kept_from is not None:
+        for group in kept:
+            pairs[group], facts[group] = kept_from.pairs[group], kept_from.facts[group]
+            out_stamps[group] = kept_from.stamps[group]
+    return Payload(pairs, facts, out_stamps)
 
 
-def load(payload: Path) -> tuple[Pair, Delta] | None:
-    """The sealed (desired, live), with the delta of later runs applied."""
-    entry = load_entry(payload)
-    pair, nonce = entry.get("resources"), entry.get("nonce")
-    if not isinstance(pair, tuple) or len(pair) != 2 or len(pair[0]) != len(pair[1]) \
-            or not isinstance(nonce, str):
-        return None
-    delta = load_entry(_delta_file(payload)).get("delta")
-    if not isinstance(delta, Delta):
-        # Unreadable, it would leave out what later runs added: no seal at all.
-        return None if _delta_file(payload).exists() else (pair, Delta(nonce, {}, frozenset()))
-    if delta.nonce != nonce:
-        return pair, Delta(nonce, {}, frozenset())
-    desired: list[Resource] = []
-    live: list[Resource] = []
-    for want, was in zip(*pair, strict=True):
-        if want.key in delta.gone:
-            continue
-        want, was = delta.changed.get(want.key, (want, was))
-        desired.append(want)
-        live.append(was)
-    known = {r.key for r in pair[0]}
-    for key, (want, was) in delta.changed.items():
-        if key not in known:
-            desired.append(want)
-            live.append(was)
-    return (tuple(desired), tuple(live)), delta
+def save(path: Path, payload: Payload) -> None:
+    save_entry(path, {"payload": payload})
 
 
-def _delta_file(payload: Path) -> Path:
-    return payload.with_name(payload.name + ".delta")
+def load(path: Path) -> Payload | None:
+    """The payload at `path`; None if there is none that this gitward wrote."""
+    found = load_entry(path).get("payload")
+    return found if isinstance(found, Payload) else None

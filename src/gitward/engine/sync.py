@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gitward.core.errors import GitwardError
@@ -29,7 +29,7 @@ from gitward.core.order import order_apps
 from gitward.core.plan import plan_changes
 from gitward.core.seams import Provider, Snapshot, Store
 from gitward.engine.apply import STOPPING, adopt_backup, apply_plan
-from gitward.engine.render import render_app, render_apps
+from gitward.engine.render import Rendered, render_app, render_apps, render_for_sync
 from gitward.engine.report import AppReport
 from gitward.engine.workspace import Workspace
 
@@ -52,6 +52,7 @@ class _Prepared:
     plan: Plan
     pinned: str | None
     sealed: SealedState | None = None   # the app's seal, if the plan was made from it
+    stamps: dict[str, str] = field(default_factory=dict)   # of the manifest units rendered
 
     @property
     def trusted(self) -> Collection[Key]:
@@ -80,17 +81,19 @@ def read_live(ws: Workspace, wanted: Iterable[Resource],
     return live
 
 
-def _prepare(ws: Workspace, name: str, desired: list[Resource] | None = None,
+def _prepare(ws: Workspace, name: str, desired: list[Resource] | Rendered | None = None,
              only: Key | None = None) -> _Prepared:
     snapshot, app, pinned = ws.snapshot_for(name)
     if desired is None:
         desired = render_app(snapshot, app, ws.system(), ws.state_dir)
-    sealed = _sealed_state(ws, name, app, desired) if only is None else None
+    rendered = desired if isinstance(desired, Rendered) else Rendered(desired)
+    sealed = _sealed_state(ws, name, app, rendered) if only is None else None
+    desired = rendered.everything() if sealed is None else rendered.resources
     if sealed is not None:
         inventory, recorded, trusted = sealed.inventory, sealed.recorded, sealed.trusted
     else:
         inventory, recorded, trusted = ws.store.inventory(name), ws.store.recorded(name), {}
-    wanted = {r.key: r for r in desired}
+    wanted = {r.key for r in desired}
     gone = [r for k, r in inventory.items() if k not in wanted]
     live = read_live(ws, [r for r in [*desired, *gone] if r.key not in trusted], recorded)
     live.update(trusted)
@@ -101,8 +104,12 @@ def _prepare(ws: Workspace, name: str, desired: list[Resource] | None = None,
             return Change(want.key, Action.noop, want, seen)
         return provider_of(want.key).diff(want, seen)
 
+    settled = sum(sealed.settled.values()) if sealed is not None else 0
+    # Settled resources are declared too: what is loaded may be empty without the
+    # render being so (a deleted manifest beside unchanged ones).
     plan = plan_changes(snapshot.revision, desired, live, inventory, differ,
-                        prune=app.sync.prune, allow_empty=app.sync.allow_empty)
+                        prune=app.sync.prune, allow_empty=app.sync.allow_empty or settled > 0)
+    plan = Plan(plan.revision, plan.changes, settled)
     if only is not None:
         # A sync of one resource: its change alone; nothing else applied or pruned.
         chosen = tuple(c for c in plan.changes if c.key == only)
@@ -111,10 +118,11 @@ def _prepare(ws: Workspace, name: str, desired: list[Resource] | None = None,
                                f"{snapshot.revision[:12]}")
         plan = Plan(plan.revision, chosen)
         desired = [r for r in desired if r.key == only]
-    return _Prepared(app, snapshot, desired, inventory, live, plan, pinned, sealed)
+    return _Prepared(app, snapshot, desired, inventory, live, plan, pinned, sealed,
+                     rendered.stamps)
 
 
-def _sealed_state(ws: Workspace, name: str, app: AppSpec, desired: list[Resource]
+def _sealed_state(ws: Workspace, name: str, app: AppSpec, rendered: Rendered
                   ) -> SealedState | None:
     """What the app's seal vouches for, in a one-shot command that keeps seals."""
     if not ws.seal:
@@ -122,7 +130,7 @@ def _sealed_state(ws: Workspace, name: str, app: AppSpec, desired: list[Resource
     from gitward.engine.seal import sealed_state
 
     root = os.path.expanduser(ws.target(app.target).root)
-    return sealed_state(ws, name, root, desired)
+    return sealed_state(ws, name, root, rendered)
 
 
 def _health(ws: Workspace, desired: list[Resource], live: Mapping[Key, Resource],
@@ -152,7 +160,7 @@ def _app_health(app: AppSpec, healths: Mapping[Key, Health]) -> tuple[Health, st
     return worst_health([health, probed]), said
 
 
-def plan_app(ws: Workspace, name: str, desired: list[Resource] | None = None,
+def plan_app(ws: Workspace, name: str, desired: list[Resource] | Rendered | None = None,
              *, probe: bool = True) -> AppReport:
     """What a sync of `name` would do now; applies nothing and records nothing."""
     prep = _prepare(ws, name, desired)
@@ -164,7 +172,7 @@ def plan_app(ws: Workspace, name: str, desired: list[Resource] | None = None,
 
 
 def sync_app(ws: Workspace, name: str, *, trigger: str = "manual", dry_run: bool = False,
-             desired: list[Resource] | None = None, progress: Progress | None = None,
+             desired: list[Resource] | Rendered | None = None, progress: Progress | None = None,
              workers: int = 8, should_stop: Callable[[], bool] | None = None,
              wait: float = 0.0, only: Key | None = None) -> AppReport:
     """Converge one app and record every step; see the package docstring.
@@ -245,7 +253,7 @@ def _seal(ws: Workspace, name: str, prep: _Prepared, after: Mapping[Key, Resourc
             and not _left_in_inventory(prep.plan, results)):
         root = os.path.expanduser(ws.target(prep.app.target).root)
         seal.remember_app(ws, name, prep.snapshot.revision, run, root, tree_id, started_ns,
-                          prep.desired, after, planned_from=prep.sealed)
+                          prep.desired, after, prep.stamps, planned_from=prep.sealed)
     else:
         seal.forget_app(ws, name)
 
@@ -330,7 +338,10 @@ def sync_apps(ws: Workspace, names: Iterable[str], *, trigger: str = "manual",
         remember_system(ws, head.revision,
                         {name: app.depends_on for name, app in system.apps.items()})
     unpinned = [n for n in system.apps if not ws.store.app_state(n).pinned]
-    rendered = render_apps(head, system, unpinned, ws.state_dir)
+    # A sync that keeps seals may count unchanged manifests without loading them.
+    rendered: Mapping[str, list[Resource] | Rendered] = (
+        render_for_sync(head, system, unpinned, ws.state_dir) if ws.seal and not dry_run
+        else render_apps(head, system, unpinned, ws.state_dir))
     reports: dict[str, AppReport] = {}
     for name in order:
         blocker = _blocking_dependency(system.apps[name], reports)
