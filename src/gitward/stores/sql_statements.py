@@ -143,9 +143,12 @@ TOUCH_TOKEN = "UPDATE api_tokens SET last_used_at = :now WHERE id = :id"
 
 # -- rows -----------------------------------------------------------------------
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))   # one, not one per value (3 per resource)
+
+
 def json_text(value: Any) -> str | None:
     """What a JSON column holds for `value`: compact JSON, or SQL NULL for None."""
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+    return None if value is None else _COMPACT.encode(value)
 
 
 def json_value(raw: Any) -> Any:
