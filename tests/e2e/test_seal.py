@@ -138,7 +138,7 @@ def _rewrite_live(env: Env, change: Callable[[Resource], Resource]) -> None:
         desired, live = sealed.pair(group)
         live = tuple(change(r) for r in live)
         sealed.pairs[group] = pickle.dumps((desired, live))
-        sealed.facts[group] = pickle.dumps(tuple((tuple(r.key), r.spec) for r in live))
+        sealed.facts[group] = seal_payload.pack_facts(live)
     path.write_bytes(pickle.dumps({"payload": sealed}))
 
 

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 __all__ = ["AppSeal", "SealedState", "forget_app", "remember_app", "remember_system",
            "sealable", "sealed_state", "sealed_sync"]
 
-SEAL_FORMAT = 7
+SEAL_FORMAT = 8
 SEALABLE_KINDS = frozenset({"File", "Directory"})
 RACY_NS = 50_000_000   # a ctime this close to the sealing run's start is not trusted
 
@@ -211,41 +211,50 @@ def _sealed_payload(ws: Workspace, name: str, seal: AppSeal, resources: Path
 def _unchanged(connection: LocalConnection, facts: Mapping[str, Any], inside: set[str]
                ) -> str | None:
     """The host path of a sealed live resource (its live spec: `facts`) if it
-    still gives its sealed facts.
-
-    Each directory is proved inside the target root once per look (through
-    `host_path`, which refuses a symlink out of it); its other files are
-    lstat'ed directly. This only ever trusts a path whose facts, inode and
-    ctime included, are the sealed ones, so what it finds is the sealed file."""
+    still gives its sealed facts. This only ever trusts a path whose facts,
+    inode and ctime included, are the sealed ones, so what it finds is the
+    sealed file."""
     from gitward.providers.file_facts import lstat_matches
 
-    path = facts["path"]
-    parent = path.rpartition("/")[0]
     try:
-        if parent in inside:
-            host = path if connection.root == "/" else connection.root + path
-        else:
-            host = connection.host_path(path)
-            inside.add(parent)
+        host = _host(connection, facts["path"], inside)
         return host if lstat_matches(facts, os.lstat(host)) else None
     except (OSError, GitwardError):
         return None
 
 
+def _host(connection: LocalConnection, path: str, inside: set[str]) -> str:
+    """The host path of target `path`. Each directory is proved inside the target
+    root once per look (through `host_path`, which refuses a symlink out of
+    it); its other files are joined directly."""
+    parent = path.rpartition("/")[0]
+    if parent in inside:
+        return path if connection.root == "/" else connection.root + path
+    host = connection.host_path(path)
+    inside.add(parent)
+    return host
+
+
 def _as_sealed(connection: LocalConnection, facts: seal_payload.Facts, inside: set[str],
                seal: AppSeal) -> bool:
-    """Whether every path of `facts` still gives its sealed facts (it runs once
-    per file of the app). A racy file is read after the lstat that found its
-    sealed facts: if it changes after, its facts move; if it changed before,
-    its bytes differ."""
+    """Whether every path of `facts` still gives its sealed facts (`_unchanged`
+    for a whole group: it runs once per file of the app). A racy file is read
+    after the lstat that found its sealed facts: if it changes after, its
+    facts move; if it changed before, its bytes differ."""
+    from gitward.providers.file_facts import lstat_facts
+
     racy_from = seal.started_ns - RACY_NS
-    for _, spec in facts:
-        host = _unchanged(connection, spec, inside)
-        if host is None:
-            return False
-        if spec.get("type") == "file" and spec["ctime_ns"] >= racy_from \
-                and not _holds(host, spec.get("sha256")):
-            return False
+    try:
+        for path, key, ctime, sha256 in facts:
+            if key is None:
+                return False
+            host = _host(connection, path, inside)
+            if lstat_facts(os.lstat(host), len(key)) != key:
+                return False
+            if ctime is not None and ctime >= racy_from and not _holds(host, sha256):
+                return False
+    except (OSError, GitwardError, ValueError, TypeError):   # gone, or facts not ours
+        return False
     return True
 
 

@@ -18,15 +18,17 @@ import pickle
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from gitward.core.model import Key, Resource
 from gitward.engine.cache import load_entry, save_entry
 
-__all__ = ["Facts", "Pair", "Payload", "build", "group_of", "load", "save"]
+__all__ = ["Fact", "Facts", "Pair", "Payload", "build", "group_of", "load", "pack_facts", "save"]
 
 Pair = tuple[tuple[Resource, ...], tuple[Resource, ...]]   # (desired, live) as sealed
-Facts = tuple[tuple[tuple[str, str, str], dict[str, Any]], ...]   # (key, live spec) each
+# Of each sealed path: (path, `lstat_key` of its live spec, its ctime if it is a
+# file (to tell a racy one), its sha256): what checking it unchanged takes.
+Fact = tuple[str, tuple[int, ...] | None, int | None, str | None]
+Facts = tuple[Fact, ...]
 
 
 def group_of(resource: Resource) -> str:
@@ -71,8 +73,7 @@ def build(desired: Sequence[Resource], live: Mapping[Key, Resource], stamps: Map
     for group, members in grouped.items():
         seen = tuple(live[res.key] for res in members)
         pairs[group] = pickle.dumps((tuple(members), seen), protocol=pickle.HIGHEST_PROTOCOL)
-        facts[group] = pickle.dumps(tuple((tuple(r.key), r.spec) for r in seen),
-                                    protocol=pickle.HIGHEST_PROTOCOL)
+        facts[group] = pack_facts(seen)
         if group in stamps:
             out_stamps[group] = stamps[group]
     if kept_from is not None:
@@ -80,6 +81,16 @@ def build(desired: Sequence[Resource], live: Mapping[Key, Resource], stamps: Map
             pairs[group], facts[group] = kept_from.pairs[group], kept_from.facts[group]
             out_stamps[group] = kept_from.stamps[group]
     return Payload(pairs, facts, out_stamps)
+
+
+def pack_facts(live: Iterable[Resource]) -> bytes:
+    """The pickled `Facts` of these live resources."""
+    from gitward.providers.file_facts import lstat_key
+
+    facts = tuple((r.spec["path"], lstat_key(r.spec),
+                   r.spec.get("ctime_ns") if r.spec.get("type") == "file" else None,
+                   r.spec.get("sha256")) for r in live)
+    return pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def save(path: Path, payload: Payload) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 
 from gitward.providers.connection import FileStat
 
-__all__ = ["CACHE_FACTS", "lstat_matches", "same_facts", "stat_facts"]
+__all__ = ["CACHE_FACTS", "lstat_facts", "lstat_key", "lstat_matches", "same_facts",
+           "stat_facts"]
 
 # A regular file whose facts all stay the same still has the bytes it had: any
 # write changes its ctime, which no user can set back.
@@ -44,16 +45,37 @@ def same_facts(recorded: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
     return all(recorded.get(name) == now.get(name) for name in names)
 
 
+def lstat_key(recorded: Mapping[str, Any]) -> tuple[int, ...] | None:
+    """What an lstat of the path gives while it is as `recorded` (a live spec),
+    as one tuple to hold against `lstat_facts(st, len(key))`; None for what is
+    never judged by its facts (a symlink, or a spec that lacks one)."""
+    kind = recorded.get("type")
+    if kind not in ("file", "dir"):
+        return None
+    try:
+        mode = int(recorded["mode"], 8)
+        if kind == "dir":
+            return (stat_mod.S_IFDIR | mode, recorded["uid"], recorded["gid"])
+        return (stat_mod.S_IFREG | mode, recorded["uid"], recorded["gid"], recorded["size"],
+                recorded["mtime_ns"], recorded["ctime_ns"], recorded["inode"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def lstat_facts(st: os.stat_result, length: int) -> tuple[int, ...]:
+    """The facts of `st` that a `lstat_key` of that `length` holds (the file type
+    and permission bits together, as `st_mode` has them)."""
+    if length == _DIR_KEY:
+        return (st.st_mode, st.st_uid, st.st_gid)
+    return (st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+            st.st_ino)
+
+
+_DIR_KEY = 3
+
+
 def lstat_matches(recorded: Mapping[str, Any], st: os.stat_result) -> bool:
     """``same_facts(recorded, stat_facts(path, file_stat(st)))`` without building
     either: the check the seal makes of every path of a large app."""
-    kind = recorded.get("type")
-    if kind == "file":
-        if not stat_mod.S_ISREG(st.st_mode) or (
-                recorded.get("size"), recorded.get("mtime_ns"), recorded.get("ctime_ns"),
-                recorded.get("inode")) != (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
-            return False
-    elif kind != "dir" or not stat_mod.S_ISDIR(st.st_mode):
-        return False
-    return bool(recorded.get("mode") == f"{stat_mod.S_IMODE(st.st_mode):04o}"
-                and recorded.get("uid") == st.st_uid and recorded.get("gid") == st.st_gid)
+    key = lstat_key(recorded)
+    return key is not None and lstat_facts(st, len(key)) == key
