@@ -200,14 +200,14 @@ def render_for_sync(snapshot: Snapshot, system: SystemSpec, names: Iterable[str]
     check_unique(resources)
     keys: set[tuple[str, str, str]] = {res.key for res in resources}   # a Key is a tuple
     claims = {(res.key.target, res.claim) for res in resources if res.claim is not None}
-    for done in rendered.values():
-        for unit in done.held.values():
-            if keys.isdisjoint(unit.keys) and claims.isdisjoint(unit.claims):
-                keys.update(unit.keys)
-                claims.update(unit.claims)
-                continue
-            # Declared twice: load everything, so the error names both places.
+    units = [unit for done in rendered.values() for unit in done.held.values()]
+    for unit in units:
+        if not (keys.isdisjoint(unit.keys) and claims.isdisjoint(unit.claims)):
+            # Declared twice: load everything, so that the error names both places.
             check_unique(res for each in rendered.values() for res in each.everything())
+            break
+        keys.update(unit.keys)
+        claims.update(unit.claims)
     return rendered
 
 
