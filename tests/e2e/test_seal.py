@@ -391,3 +391,17 @@ def test_a_key_declared_again_beside_manifests_left_alone_is_refused(env: Env) -
     assert "File/page3@local is declared twice" in done.stdout
     assert "apps/web/page3.yaml" in done.stdout and "apps/web/again.yaml" in done.stdout
     assert not env.exists("/srv/other")
+
+
+def test_a_path_claimed_by_another_app_beside_manifests_left_alone_is_refused(
+        env: Env) -> None:
+    _sealed_pages(env)
+    two_apps = SYSTEM + "  api:\n    path: apps/api\n"
+    env.commit({"gitward.yaml": two_apps,
+                "apps/api/page.yaml": file_manifest("other", "/srv/page2", "x\n")})
+
+    done = env.cli("sync", "--all", "--output", "json")
+
+    assert done.code == 1
+    assert "both manage fs:/srv/page2" in done.stdout and "apps/web/page2.yaml" in done.stdout
+    assert env.read("/srv/page2") == "2\n"
