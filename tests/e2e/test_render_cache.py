@@ -114,3 +114,33 @@ def test_a_new_commit_looks_up_files_only_in_the_directories_it_changed(
     assert contents["b3"] == "changed\n" and contents["a1"] == "a1\n"
     # Directory a kept its Git id, which vouches for each of its files.
     assert asked and not [path for path in asked if path.startswith("apps/web/a/")]
+
+
+def test_lookups_do_not_pile_up_over_commits_to_other_directories(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One manifest per file, sources in two directories: after a commit to b, the
+    manifests reading from b are vouched for by b's new id, so a later commit to
+    a looks up nothing in b, nor any manifest of a directory it left alone."""
+    sources = {f"files/{d}/{i}.txt": f"{d}{i}\n" for d in ("a", "b") for i in range(5)}
+    pages = {f"apps/web/{d}/{i}.yaml": f"apiVersion: gitward/v1\nkind: File\nmetadata: "
+             f"{{name: {d}{i}}}\nspec: {{path: /srv/{d}{i}, source: /files/{d}/{i}.txt}}\n"
+             for d in ("a", "b") for i in range(5)}
+    env.commit({"gitward.yaml": SYSTEM, **pages, **sources})
+    assert env.cli("sync", "web").code == 0
+    env.commit({"files/b/3.txt": "changed\n"}, "A source in b")
+    assert env.cli("sync", "web").code == 0
+    env.commit({"files/a/1.txt": "changed\n"}, "A source in a")
+
+    asked: list[str] = []
+    tree_id = GitSnapshot.tree_id
+    monkeypatch.setattr(GitSnapshot, "tree_id",
+                        lambda self, path: asked.append(path) or tree_id(self, path))
+    ws = Workspace(repo=str(env.origin), store=open_store(env.store), state_dir=env.state,
+                   root_overrides={"local": str(env.target)})
+    try:
+        resources = render_app(ws.snapshot(), ws.app("web"), ws.system(), ws.state_dir)
+    finally:
+        ws.close()
+    contents = {res.key.name: res.spec["content"] for res in resources}
+    assert contents["a1"] == contents["b3"] == "changed\n" and contents["b1"] == "b1\n"
+    assert asked and not [path for path in asked if path.startswith(("files/b/", "apps/web/"))]

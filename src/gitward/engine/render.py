@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["Rendered", "cross_app_conflicts", "input_paths", "render_app", "render_apps",
            "render_for_sync"]
 
-CACHE_FORMAT = 8
+CACHE_FORMAT = 10
 
 
 class _ReadLog:
@@ -128,9 +128,10 @@ def _render(snapshot: Snapshot, app: AppSpec, system: SystemSpec, state_dir: Pat
         done = render_plain_files(snapshot, app, units, hold=hold)
         # A held unit was checked when it was built: the fingerprint covers the targets.
         _check_targets(done.resources, app, system)
-        if cache is not None and (done.changed or done.units.keys() != units.keys()):
+        written = done.changed | done.noted
+        if cache is not None and (written or done.units.keys() != units.keys()):
             saved = {"fingerprint": fingerprint, "units": {
-                path: packed[path] if path not in done.changed and path in packed
+                path: packed[path] if path not in written and path in packed
                 else pickle.dumps(unit, protocol=pickle.HIGHEST_PROTOCOL)
                 for path, unit in done.units.items()}}
             save_entry(cache, saved)

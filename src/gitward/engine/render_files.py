@@ -101,19 +101,13 @@ class FileUnit:
         self._entries, self._packed = entries, None
         self._facts = _UnitFacts.of(entries)
 
-    def __getstate__(self) -> dict[str, Any]:
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A plain tuple, rebuilt by a module function: a large app's cache holds
+        # tens of thousands of units, and each one read back must cost little.
         packed = self._packed if self._packed is not None else pickle.dumps(
             self._entries, protocol=pickle.HIGHEST_PROTOCOL)
-        return {"blob": self.blob, "sources": self.sources, "built_for": self.built_for,
-                "error": self.error, "dirs": self.dirs, "stamp": self.stamp,
-                "packed": packed, "facts": self._facts}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.blob, self.sources = state["blob"], state["sources"]
-        self.built_for, self.error = state["built_for"], state["error"]
-        self.dirs, self.stamp = state["dirs"], state["stamp"]
-        self.documents = None
-        self._packed, self._entries, self._facts = state["packed"], None, state["facts"]
+        return (_unit, (self.blob, self.sources, self.built_for, self.error, self.dirs,
+                        self.stamp, packed, tuple(self._facts)))
 
     @property
     def loaded(self) -> bool:
@@ -161,10 +155,31 @@ class FileUnit:
             path in known or snapshot.tree_id(path) == blob
             for path, blob in self.read_ids.items())
 
-    def note_dirs(self, snapshot: Snapshot) -> None:
-        """Remember which directories vouch for what the entries read."""
+    def note_dirs(self, snapshot: Snapshot, path: str) -> None:
+        """Remember which directories vouch for what the entries read, and for the
+        manifest itself at `path`."""
         plain_dirs = getattr(snapshot, "plain_dirs", None)
-        self.dirs = plain_dirs(self.read_ids) if plain_dirs is not None else None
+        self.dirs = plain_dirs([*self.read_ids, path]) if plain_dirs is not None else None
+
+    def same_blob(self, snapshot: Snapshot, path: str) -> bool:
+        """Whether the manifest at `path` is known to keep this unit's blob because
+        its directory kept its id (no lookup of its own)."""
+        dir_id = getattr(snapshot, "dir_id", None)
+        parent = path.rpartition("/")[0]
+        return bool(self.dirs and dir_id is not None and parent in self.dirs
+                    and dir_id(parent) == self.dirs[parent])
+
+
+def _unit(blob: str | None, sources: frozenset[str], built_for: str | None,
+          error: ManifestError | None, dirs: dict[str, str] | None, stamp: str | None,
+          packed: bytes, facts: tuple[Any, ...]) -> FileUnit:
+    """A `FileUnit` read back from the cache, its entries still pickled."""
+    unit = FileUnit.__new__(FileUnit)
+    unit.blob, unit.sources, unit.built_for, unit.error = blob, sources, built_for, error
+    unit.dirs, unit.stamp, unit.documents = dirs, stamp, None
+    unit._packed, unit._entries = packed, None
+    unit._facts = _UnitFacts._make(facts)
+    return unit
 
 
 class _UnitFacts(NamedTuple):
@@ -202,8 +217,11 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
     fresh: dict[str, FileUnit] = {}
     changed: set[str] = set()
     for path in manifest_files(snapshot, app, app.path, MANIFEST_SUFFIXES):
-        blob = snapshot.tree_id(path)
         old = units.get(path)
+        if old is not None and old.same_blob(snapshot, path):
+            fresh[path] = old
+            continue
+        blob = snapshot.tree_id(path)
         if old is not None and old.blob == blob:
             fresh[path] = old
             continue
@@ -225,6 +243,7 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
     values = {path: snapshot.tree_id(path) for path in app.values}
     resources: list[Resource] = []
     held: dict[str, FileUnit] = {}
+    noted: set[str] = set()
     for path, unit in fresh.items():
         if path in used_as_source:
             continue
@@ -234,12 +253,16 @@ def render_plain_files(snapshot: Snapshot, app: AppSpec, units: dict[str, FileUn
         if unit.built_for != unit.blob or not unit.still_valid(snapshot, known):
             changed.add(path)
             _build(snapshot, app, path, unit, values, known)
+        elif len(known) < len(unit.read_ids):
+            # Valid, through lookups: the directories that moved vouch for it next time.
+            unit.note_dirs(snapshot, path)
+            noted.add(path)
         unit.documents = None   # parsed again if the file changes: not worth its memory
         if hold and path not in changed and not unit.has_dependencies:
             held[path] = unit
         else:
             resources.extend(unit.resources)
-    return PlainRender(resources, fresh, changed, held)
+    return PlainRender(resources, fresh, changed, held, noted)
 
 
 class PlainRender(NamedTuple):
@@ -249,6 +272,7 @@ class PlainRender(NamedTuple):
     units: dict[str, FileUnit]      # every unit, by manifest path (for the cache)
     changed: set[str]               # paths of the units that changed (the cache needs writing)
     held: dict[str, FileUnit]       # units reused as they were, not loaded (with `hold`)
+    noted: set[str]                 # units unchanged but with directories noted anew
 
 
 def _build(snapshot: Snapshot, app: AppSpec, path: str, unit: FileUnit,
@@ -258,7 +282,7 @@ def _build(snapshot: Snapshot, app: AppSpec, path: str, unit: FileUnit,
     unit.stamp = secrets.token_hex(8)   # its resources may change: no seal speaks for them
     if unit.documents is None and unit.built_for == unit.blob and \
             _refresh_sources(snapshot, unit, values, known):
-        unit.note_dirs(snapshot)
+        unit.note_dirs(snapshot, path)
         return   # the manifest is as it was; only plain sources changed
     from gitward.renderers.content import plain_source, source_path
 
@@ -291,7 +315,7 @@ def _build(snapshot: Snapshot, app: AppSpec, path: str, unit: FileUnit,
             entries[index] = DocEntry(key, ids, [res], plain_source(doc))
     unit.entries = [entry for entry in entries if entry is not None]
     unit.built_for = unit.blob
-    unit.note_dirs(snapshot)
+    unit.note_dirs(snapshot, path)
     if todo:
         from gitward.core.plan import check_unique
 

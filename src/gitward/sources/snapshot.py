@@ -165,8 +165,10 @@ class GitSnapshot:
         Unlike `tree_id`, an unchanged `dir_id` vouches for every entry directly
         in the directory as well, so long as none of them is a symlink
         (`plain_dirs`): a caller can check one id for many files."""
-        clean = clean_repo_path(path)
         dirs = self.facts.dirs
+        if path in dirs:   # asked before, so clean already: no need to check it again
+            return dirs[path]
+        clean = clean_repo_path(path)
         if clean in dirs:
             return dirs[clean]
         found = dirs[clean] = self.reader.dir_id(clean)

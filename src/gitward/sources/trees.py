@@ -49,6 +49,7 @@ class TreeReader:
         # The tree id at each directory path reached without a symlink: "a/b/c"
         # then costs one name lookup in the cached tree of "a/b".
         self._trees: dict[str, str | None] = {"": info.tree_id}
+        self._linking: dict[str, bool] = {}   # tree id -> holds a symlink directly
 
     def read(self, path: str) -> bytes:
         """Content of the file at clean `path`; FileNotFoundError if absent or a directory."""
@@ -88,8 +89,13 @@ class TreeReader:
         """Whether the directory `dir_id` finds at clean `path` has a symlink
         directly in it (False if there is none there)."""
         tree = self._tree_at(path)
-        return tree is not None and any(mode == LINK for mode, _ in
-                                        self._entries_of(tree).values())
+        if tree is None:
+            return False
+        found = self._linking.get(tree)
+        if found is None:   # asked once per directory of each file a render reads
+            found = self._linking[tree] = any(mode == LINK for mode, _ in
+                                              self._entries_of(tree).values())
+        return found
 
     def walk(self, prefix: str) -> list[str]:
         """Files under clean `prefix` ('' = everything), recursive and sorted.
