@@ -14,11 +14,13 @@ what it reads:
   resources, with their new line numbers);
 - everything else comes from the cache.
 
-Knowing that a file read is unchanged takes no lookup of its own when its
-directory kept its Git id (a tree's id covers every entry in it), unless a
-symlink leads to that directory or sits in it: a symlink keeps its id when
-its target changes. So a one-file commit looks up the files of the one
-directory it touched, not those of the whole app.
+Knowing that a file read (or the manifest itself) is unchanged takes no
+lookup of its own when its directory kept its Git id (a tree's id covers
+every entry in it), unless a symlink leads to that directory or sits in it:
+a symlink keeps its id when its target changes. So a one-file commit looks
+up the files of the one directory it touched, not those of the whole app;
+a unit found valid through lookups notes the directories' new ids, so that
+lookups do not pile up over commits.
 
 Whole-app rules (duplicate keys, claims) are checked on the combined result by
 the planner as always.
@@ -79,9 +81,9 @@ class FileUnit:
         self.documents: list[Document] | None = None   # only while rendering; not cached
         self.built_for = built_for              # the blob `entries` were built from
         self.error = error
-        # Directories holding files the entries read, by Git id, where the snapshot
-        # can vouch for a directory (no symlink to it or in it): while one keeps
-        # its id, so does each file read in it, and none needs a lookup.
+        # Directories holding the manifest or files the entries read, by Git id,
+        # where the snapshot can vouch for a directory (no symlink to it or in
+        # it): while one keeps its id, so does each file in it: no lookup.
         self.dirs = dirs
         self.stamp = stamp
         self._packed: bytes | None = None
