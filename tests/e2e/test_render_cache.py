@@ -90,16 +90,10 @@ def test_a_manifest_that_becomes_a_source_is_no_longer_a_manifest(env: Env) -> N
     assert "kind: File" in env.read("/srv/deployed.yaml")
 
 
-def test_a_new_commit_looks_up_files_only_in_the_directories_it_changed(
-        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    sources = {f"apps/web/{d}/{i}.txt": f"{d}{i}\n" for d in ("a", "b") for i in range(5)}
-    pages = "---\n".join(
-        f"apiVersion: gitward/v1\nkind: File\nmetadata: {{name: {d}{i}}}\n"
-        f"spec: {{path: /srv/{d}{i}, source: {d}/{i}.txt}}\n" for d in ("a", "b") for i in range(5))
-    env.commit({"gitward.yaml": SYSTEM, "apps/web/pages.yaml": pages, **sources})
-    assert env.cli("sync", "web").code == 0
-    env.commit({"apps/web/b/3.txt": "changed\n"}, "One source")
-
+def _render_looking_up(env: Env, monkeypatch: pytest.MonkeyPatch
+                       ) -> tuple[dict[str, str], list[str]]:
+    """The web app rendered at the head: each resource's content by name, and
+    the paths whose Git id the render looked up."""
     asked: list[str] = []
     tree_id = GitSnapshot.tree_id
     monkeypatch.setattr(GitSnapshot, "tree_id",
@@ -110,7 +104,20 @@ def test_a_new_commit_looks_up_files_only_in_the_directories_it_changed(
         resources = render_app(ws.snapshot(), ws.app("web"), ws.system(), ws.state_dir)
     finally:
         ws.close()
-    contents = {res.key.name: res.spec["content"] for res in resources}
+    return {res.key.name: res.spec["content"] for res in resources}, asked
+
+
+def test_a_new_commit_looks_up_files_only_in_the_directories_it_changed(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    sources = {f"apps/web/{d}/{i}.txt": f"{d}{i}\n" for d in ("a", "b") for i in range(5)}
+    pages = "---\n".join(
+        f"apiVersion: gitward/v1\nkind: File\nmetadata: {{name: {d}{i}}}\n"
+        f"spec: {{path: /srv/{d}{i}, source: {d}/{i}.txt}}\n" for d in ("a", "b") for i in range(5))
+    env.commit({"gitward.yaml": SYSTEM, "apps/web/pages.yaml": pages, **sources})
+    assert env.cli("sync", "web").code == 0
+    env.commit({"apps/web/b/3.txt": "changed\n"}, "One source")
+
+    contents, asked = _render_looking_up(env, monkeypatch)
     assert contents["b3"] == "changed\n" and contents["a1"] == "a1\n"
     # Directory a kept its Git id, which vouches for each of its files.
     assert asked and not [path for path in asked if path.startswith("apps/web/a/")]
@@ -131,16 +138,6 @@ def test_lookups_do_not_pile_up_over_commits_to_other_directories(
     assert env.cli("sync", "web").code == 0
     env.commit({"files/a/1.txt": "changed\n"}, "A source in a")
 
-    asked: list[str] = []
-    tree_id = GitSnapshot.tree_id
-    monkeypatch.setattr(GitSnapshot, "tree_id",
-                        lambda self, path: asked.append(path) or tree_id(self, path))
-    ws = Workspace(repo=str(env.origin), store=open_store(env.store), state_dir=env.state,
-                   root_overrides={"local": str(env.target)})
-    try:
-        resources = render_app(ws.snapshot(), ws.app("web"), ws.system(), ws.state_dir)
-    finally:
-        ws.close()
-    contents = {res.key.name: res.spec["content"] for res in resources}
+    contents, asked = _render_looking_up(env, monkeypatch)
     assert contents["a1"] == contents["b3"] == "changed\n" and contents["b1"] == "b1\n"
     assert asked and not [path for path in asked if path.startswith(("files/b/", "apps/web/"))]
