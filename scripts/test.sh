@@ -10,6 +10,7 @@ need_apt=()
 command -v git >/dev/null || need_apt+=(git)
 command -v docker-registry >/dev/null || need_apt+=(docker-registry)
 command -v ssh-keygen >/dev/null || need_apt+=(openssh-client)
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium fonts-dejavu-core)
 { command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } \
   || need_apt+=(postgresql)
