@@ -199,7 +199,7 @@ class _UnitFacts(NamedTuple):
         return cls(entries is not None,
                    {path: blob for entry in entries or () for path, blob
                     in entry.read_ids.items()},
-                   tuple(tuple(res.key) for res in resources),  # type: ignore[misc]
+                   tuple((res.key.kind, res.key.target, res.key.name) for res in resources),
                    tuple((res.key.target, res.claim) for res in resources
                          if res.claim is not None),
                    any(res.depends_on for res in resources))
