@@ -104,12 +104,11 @@ class Rendered:
     held: dict[str, FileUnit] = field(default_factory=dict)   # by manifest path
     stamps: dict[str, str] = field(default_factory=dict)     # each unit's stamp, by path
 
-    def load(self, paths: Iterable[str]) -> list[Resource]:
-        """Load the held units at `paths` into `resources`; their resources."""
-        loaded = [res for path in list(paths) if path in self.held
-                  for res in self.held.pop(path).resources]
-        self.resources.extend(loaded)
-        return loaded
+    def load(self, paths: Iterable[str]) -> None:
+        """Load the held units at `paths` into `resources`."""
+        for path in list(paths):
+            if path in self.held:
+                self.resources.extend(self.held.pop(path).resources)
 
     def everything(self) -> list[Resource]:
         self.load(list(self.held))

@@ -72,20 +72,18 @@ class FileUnit:
     whose files kept their facts, without loading them (`gitward.engine.seal`).
     """
 
-    def __init__(self, blob: str | None, *, sources: frozenset[str] = frozenset(),
-                 entries: list[DocEntry] | None = None, built_for: str | None = None,
-                 error: ManifestError | None = None, dirs: dict[str, str] | None = None,
-                 stamp: str | None = None) -> None:
+    def __init__(self, blob: str | None, *, entries: list[DocEntry] | None = None,
+                 built_for: str | None = None, dirs: dict[str, str] | None = None) -> None:
         self.blob = blob
-        self.sources = sources                  # paths its documents use as source:
+        self.sources: frozenset[str] = frozenset()   # paths its documents use as source:
         self.documents: list[Document] | None = None   # only while rendering; not cached
         self.built_for = built_for              # the blob `entries` were built from
-        self.error = error
+        self.error: ManifestError | None = None
         # Directories holding the manifest or files the entries read, by Git id,
         # where the snapshot can vouch for a directory (no symlink to it or in
         # it): while one keeps its id, so does each file in it: no lookup.
         self.dirs = dirs
-        self.stamp = stamp
+        self.stamp: str | None = None           # new each time the entries are built
         self._packed: bytes | None = None
         self._entries: list[DocEntry] | None = None
         self._facts: _UnitFacts = _UnitFacts.of(None)

@@ -243,7 +243,7 @@ def _as_sealed(connection: LocalConnection, facts: seal_payload.Facts, inside: s
     facts move; if it changed before, its bytes differ."""
     from gitward.providers.file_facts import lstat_facts
 
-    racy_from = seal.started_ns - RACY_NS
+    racy_from = _racy_from(seal)
     try:
         for path, key, ctime, sha256 in facts:
             if key is None:
@@ -276,7 +276,12 @@ def _holds(host: str, sha256: str | None) -> bool:
 
 
 def _racy(facts: Mapping[str, Any], seal: AppSeal) -> bool:
-    return bool(facts.get("type") == "file" and facts["ctime_ns"] >= seal.started_ns - RACY_NS)
+    return bool(facts.get("type") == "file" and facts["ctime_ns"] >= _racy_from(seal))
+
+
+def _racy_from(seal: AppSeal) -> int:
+    """The ctime from which a file is too close to the sealing run to be trusted."""
+    return seal.started_ns - RACY_NS
 
 
 @dataclass(frozen=True, slots=True)
