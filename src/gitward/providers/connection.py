@@ -1,5 +1,8 @@
 """How host providers reach a target: a `Connection`, and `LocalConnection`.
 
+The protocol and its records (`FileStat`, `FileWrite`) live in
+`gitward.providers.connection_types` and are re-exported here.
+
 Providers of host kinds (files, commands, services) never touch `os` directly.
 They speak target paths, absolute as the manifest writes them (``/etc/motd``),
 to a `Connection`, which maps them onto the host and refuses any path that
@@ -41,10 +44,14 @@ import os
 import stat as stat_mod
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal, Protocol
 
 from gitward.core.errors import GitwardError
+from gitward.providers.connection_types import (
+    Connection,
+    FileStat,
+    FileWrite,
+    file_stat,
+)
 from gitward.providers.durable import discard, in_runs, make_durable, sweep_leftovers, temp_beside
 from gitward.providers.errors import (
     CommandTimeoutError,
@@ -68,71 +75,9 @@ __all__ = [
     "ProviderError",
     "TargetIOError",
     "UnknownOwnerError",
+    "file_stat",
     "normalise_target_path",
 ]
-
-FileKind = Literal["file", "dir", "symlink", "other"]
-
-
-@dataclass(frozen=True, slots=True)
-class FileStat:
-    """What an lstat says about a path. `mode` holds only permission bits."""
-
-    kind: FileKind
-    mode: int
-    uid: int
-    gid: int
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-    inode: int
-
-
-@dataclass(frozen=True, slots=True)
-class FileWrite:
-    """One file for `Connection.write_files_atomic`: bytes, mode and owner."""
-
-    path: str
-    data: bytes
-    mode: int
-    uid: Owner = None
-    gid: Owner = None
-
-
-class Connection(Protocol):
-    """A target host seen through target paths. Errors are `ProviderError`s."""
-
-    root: str
-
-    def stat(self, path: str) -> FileStat | None: ...
-    def read_file(self, path: str) -> bytes | None: ...
-    def write_file_atomic(self, path: str, data: bytes, mode: int, uid: Owner = None,
-                          gid: Owner = None) -> FileStat: ...
-    def write_files_atomic(self, writes: Sequence[FileWrite]) -> list[FileStat | GitwardError]: ...
-    def mkdir(self, path: str, mode: int = 0o755, uid: Owner = None,
-              gid: Owner = None) -> None: ...
-    def rmdir(self, path: str) -> None: ...
-    def remove(self, path: str) -> None: ...
-    def symlink(self, path: str, target: str, uid: Owner = None, gid: Owner = None) -> None: ...
-    def readlink(self, path: str) -> str | None: ...
-    def chmod(self, path: str, mode: int) -> None: ...
-    def chown(self, path: str, uid: Owner = None, gid: Owner = None) -> None: ...
-    def user_name(self, uid: int) -> str | None: ...
-    def group_name(self, gid: int) -> str | None: ...
-    def run(self, command: str | Sequence[str], *, cwd: str | None = None,
-            env: Mapping[str, str] | None = None, timeout: float | None = None,
-            input: str | bytes | None = None) -> CommandResult: ...
-    def flush(self) -> None: ...
-
-
-_KINDS: dict[int, FileKind] = {stat_mod.S_IFREG: "file", stat_mod.S_IFDIR: "dir",
-                               stat_mod.S_IFLNK: "symlink"}
-
-
-def file_stat(st: os.stat_result) -> FileStat:
-    return FileStat(_KINDS.get(stat_mod.S_IFMT(st.st_mode), "other"), stat_mod.S_IMODE(st.st_mode),
-                    st.st_uid, st.st_gid, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-
 
 class LocalConnection:
     """This machine, with `root` standing for ``/`` of the target.

@@ -13,7 +13,7 @@ import stat as stat_mod
 from collections.abc import Mapping
 from typing import Any
 
-from gitward.providers.connection import FileStat
+from gitward.providers.connection_types import FileStat
 
 __all__ = ["CACHE_FACTS", "lstat_facts", "lstat_key", "lstat_matches", "same_facts",
            "stat_facts"]
