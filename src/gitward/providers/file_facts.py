@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 import stat as stat_mod
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from gitward.providers.connection_types import FileStat
 
-__all__ = ["CACHE_FACTS", "lstat_facts", "lstat_key", "lstat_matches", "same_facts",
-           "stat_facts"]
+if TYPE_CHECKING:
+    from gitward.core.model import Resource
+
+__all__ = ["CACHE_FACTS", "cached_sha", "lstat_facts", "lstat_key", "lstat_matches",
+           "same_facts", "shown_id", "stat_facts"]
 
 # A regular file whose facts all stay the same still has the bytes it had: any
 # write changes its ctime, which no user can set back.
@@ -79,3 +82,17 @@ def lstat_matches(recorded: Mapping[str, Any], st: os.stat_result) -> bool:
     either: the check the seal makes of every path of a large app."""
     key = lstat_key(recorded)
     return key is not None and lstat_facts(st, len(key)) == key
+
+
+def cached_sha(before: Resource | None, now: Mapping[str, Any]) -> str | None:
+    """The sha256 recorded in `before` (a live resource) when the facts `now`
+    show that nothing a write would change has changed since: the stat cache."""
+    if before is None or now.get("type") != "file" or not same_facts(before.spec, now):
+        return None
+    sha = before.spec.get("sha256")
+    return sha if isinstance(sha, str) else None
+
+
+def shown_id(wanted: Any, actual: int, name_of: Callable[[int], str | None]) -> int | str:
+    """An owner in the form the desired spec uses: the id for an id, else the name."""
+    return actual if isinstance(wanted, int) else (name_of(actual) or actual)

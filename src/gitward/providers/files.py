@@ -34,8 +34,6 @@ header line (type, mode, uid, gid, link target) then the old bytes; on prune
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import errno
 import hashlib
 import json
@@ -48,7 +46,15 @@ from gitward.core.model import Action, Change, DiffItem, Health, Key, Resource
 from gitward.core.seams import Described
 from gitward.providers.connection import Connection, FileStat, FileWrite
 from gitward.providers.errors import ProviderError, TargetIOError
-from gitward.providers.file_facts import same_facts, stat_facts
+from gitward.providers.file_content import (
+    TEXT_DIFF_LIMIT,
+    add_text,
+    desired_sha,
+    file_bytes,
+    shown_content,
+    summary,
+)
+from gitward.providers.file_facts import cached_sha, shown_id, stat_facts
 from gitward.providers.spec_models import SpecModels
 
 if TYPE_CHECKING:
@@ -56,7 +62,6 @@ if TYPE_CHECKING:
 
 __all__ = ["FilesProvider"]
 
-TEXT_DIFF_LIMIT = 64 * 1024  # larger files are summarised in diffs, not shown
 BACKUP_FORMAT = "gitward-backup/1"
 _TYPE_OF_KIND = {"File": "file", "Directory": "dir", "Symlink": "symlink"}
 T = TypeVar("T")
@@ -134,7 +139,7 @@ class FilesProvider:
             return None
         spec = self._stat_facts(res, st)
         if st.kind == "file" and res.key.kind == "File":
-            cached, wanted = _cached_sha(before, spec), res.spec.get("sha256")
+            cached, wanted = cached_sha(before, spec), res.spec.get("sha256")
             showable = not res.sensitive and st.size < TEXT_DIFF_LIMIT
             if cached is not None and (cached == wanted or not showable):
                 spec["sha256"] = cached
@@ -144,7 +149,7 @@ class FilesProvider:
                     return None  # removed between lstat and read
                 spec["sha256"] = hashlib.sha256(data).hexdigest()
                 if spec["sha256"] != wanted and showable:
-                    _add_text(spec, data)
+                    add_text(spec, data)
         elif st.kind == "symlink":
             spec["target"] = self.connection.readlink(path)
         return Resource(res.key, spec, claim=res.claim, sensitive=res.sensitive)
@@ -152,9 +157,9 @@ class FilesProvider:
     def _stat_facts(self, res: Resource, st: FileStat) -> dict[str, Any]:
         spec = stat_facts(res.spec["path"], st)
         if "owner" in res.spec:
-            spec["owner"] = _shown_id(res.spec["owner"], st.uid, self.connection.user_name)
+            spec["owner"] = shown_id(res.spec["owner"], st.uid, self.connection.user_name)
         if "group" in res.spec:
-            spec["group"] = _shown_id(res.spec["group"], st.gid, self.connection.group_name)
+            spec["group"] = shown_id(res.spec["group"], st.gid, self.connection.group_name)
         return spec
 
     # -- diff (pure) -----------------------------------------------------------
@@ -170,8 +175,8 @@ class FilesProvider:
         want = {k: desired.spec[k] for k in compared if k in desired.spec}
         have = {k: live.spec[k] for k in want if k in live.spec}
         if desired.key.kind == "File" and live.spec.get("sha256") != desired_sha(desired.spec):
-            want["content"] = _shown_content(desired.spec)
-            have["content"] = live.spec.get("content", _summary(live.spec))
+            want["content"] = shown_content(desired.spec)
+            have["content"] = live.spec.get("content", summary(live.spec))
         fields = diff_specs(want, have, sensitive={"content"} if desired.sensitive else ())
         return Change(desired.key, Action.update if fields else Action.noop, desired, live,
                       fields)
@@ -366,26 +371,6 @@ class FilesProvider:
 
 # -- pure helpers -------------------------------------------------------------
 
-def file_bytes(spec: Mapping[str, Any]) -> bytes:
-    """The bytes a File spec asks for."""
-    if "content_base64" in spec:
-        return base64.b64decode(spec["content_base64"])
-    return str(spec.get("content", "")).encode()
-
-
-def desired_sha(spec: Mapping[str, Any]) -> str:
-    sha = spec.get("sha256")
-    return sha if isinstance(sha, str) else hashlib.sha256(file_bytes(spec)).hexdigest()
-
-
-def _cached_sha(before: Resource | None, now: Mapping[str, Any]) -> str | None:
-    """The recorded sha256 when nothing a write would change has changed since."""
-    if before is None or now.get("type") != "file" or not same_facts(before.spec, now):
-        return None
-    sha = before.spec.get("sha256")
-    return sha if isinstance(sha, str) else None
-
-
 def _plain_write(change: Change) -> bool:
     """A File change that is only new bytes in place of a file, link or nothing."""
     desired, live = change.desired, change.live
@@ -410,25 +395,3 @@ def _same_bytes(change: Change) -> bool:
     live, desired = change.live, change.desired
     return (change.action is Action.update and live is not None and desired is not None
             and live.spec.get("sha256") == desired_sha(desired.spec))
-
-
-def _add_text(spec: dict[str, Any], data: bytes) -> None:
-    with contextlib.suppress(UnicodeDecodeError):  # binary: diffs show a summary
-        spec["content"] = data.decode()
-
-
-def _shown_content(spec: Mapping[str, Any]) -> str:
-    text = spec.get("content")
-    if isinstance(text, str) and len(text) < TEXT_DIFF_LIMIT:
-        return text
-    data = file_bytes(spec)
-    return _summary({"size": len(data), "sha256": desired_sha(spec)})
-
-
-def _summary(spec: Mapping[str, Any]) -> str:
-    return f"<{spec.get('size', '?')} bytes, sha256 {str(spec.get('sha256', '?'))[:12]}>"
-
-
-def _shown_id(wanted: Any, actual: int, name_of: Callable[[int], str | None]) -> int | str:
-    """An owner in the form the desired spec uses: the id for an id, else the name."""
-    return actual if isinstance(wanted, int) else (name_of(actual) or actual)
