@@ -372,7 +372,11 @@ app.add_command(token)
 
 def main() -> None:
     """The console script. A command that ran to its end leaves without the
-    interpreter's teardown (see `gitward.cli_exit`)."""
+    interpreter's teardown (see `gitward.cli_exit`). Validators it builds are
+    kept in the user's cache for the next command (`engine.validator_cache`)."""
+    from gitward.engine.validator_cache import use_default_cache
+
+    use_default_cache()
     try:
         app()
     except SystemExit as done:

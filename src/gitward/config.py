@@ -20,15 +20,16 @@ local=/tmp/x``), which is how tests and trials keep away from ``/``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import fields, is_dataclass, replace
-from typing import Any, get_args, get_type_hints
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
 from gitward.core.document import Document
 from gitward.core.errors import DependencyCycleError, GitwardError, ManifestError
 from gitward.core.order import find_cycle
 from gitward.core.seams import Snapshot
 from gitward.core.system import AppSpec, SystemSpec, TargetSpec, validate_spec
+from gitward.core.validation import fields_at, is_unknown_field, problem
 
 __all__ = ["SYSTEM_FILE", "load_system", "system_files"]
 
@@ -124,8 +125,8 @@ def _add(into: dict[str, Any], origins: dict[str, str], name: str, spec: Any, wh
 
 def _validate(model: type[AppSpec] | type[TargetSpec], name: Any, body: Any, doc: Document,
               raw: bytes, index: int, at: list[str | int]) -> Any:
-    # pydantic only here: a command whose map comes from the cache never loads it.
-    from pydantic import ValidationError
+    # validation only here: a command whose map comes from the cache never loads it.
+    from pydantic_core import ValidationError
 
     if not isinstance(body, dict):
         raise ManifestError(doc.path, "must be a mapping", line=_line(raw, at, index, doc),
@@ -137,23 +138,13 @@ def _validate(model: type[AppSpec] | type[TargetSpec], name: Any, body: Any, doc
         loc = [p for p in first["loc"] if p != "name"] if first["loc"] != ("name",) else []
         field = ".".join(str(p) for p in [*at, *loc]) if loc or first["loc"] != ("name",) \
             else ".".join(map(str, at))
-        message = first["msg"]
-        if first["type"] == "unexpected_keyword_argument":  # an extra key, to pydantic
-            known = ", ".join(_field_names(model, loc[:-1]))
+        message = problem(first)
+        if is_unknown_field(first):
+            known = ", ".join(f for f in fields_at(model, loc[:-1]) if f != "name")
             message = f"unknown field; known fields here: {known}" if known else "unknown field"
         more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
         raise ManifestError(doc.path, f"{message}{more}",
                             line=_line(raw, [*at, *loc], index, doc), field=field) from None
-
-
-def _field_names(spec: type[Any], loc: Sequence[str | int]) -> list[str]:
-    """The fields one may write in the spec nested at `loc` in `spec` (e.g. at
-    ``["sync", "retry"]``); not ``name``, which comes from the key or metadata."""
-    current: Any = spec
-    for part in loc:
-        hint = get_type_hints(current).get(str(part)) if is_dataclass(current) else None
-        current = next((arg for arg in (hint, *get_args(hint)) if is_dataclass(arg)), None)
-    return [f.name for f in fields(current) if f.name != "name"] if is_dataclass(current) else []
 
 
 def _line(raw: bytes, at: list[str | int], index: int, doc: Document) -> int:

@@ -40,7 +40,7 @@ def manifest_schema(only: str | None = None) -> dict[str, Any]:
     from gitward.core.manifest import Metadata
     from gitward.providers import kind_registry
 
-    # Pydantic models, and the system map's dataclasses: TypeAdapter reads both.
+    # Pydantic models and the dataclasses pydantic checks: TypeAdapter reads both.
     models: dict[str, type[Any]] = {
         kind: cls.spec_models[kind] for kind, cls in sorted(kind_registry().items())}
     models["Application"] = AppSpec
@@ -52,7 +52,7 @@ def manifest_schema(only: str | None = None) -> dict[str, Any]:
         if only not in models:
             raise GitwardError(f"unknown kind {only!r}; known kinds: {', '.join(models)}")
         models = {only: models[only]}
-    defs: dict[str, Any] = {"Metadata": Metadata.model_json_schema()}
+    defs: dict[str, Any] = {"Metadata": TypeAdapter(Metadata).json_schema()}
     branches = []
     for kind, model in models.items():
         made = _kind_schema(kind, model)

@@ -101,10 +101,16 @@ class Env:
         done = self.runner.invoke(app, [*argv, "--store", self.store], catch_exceptions=False)
         return Result(done.exit_code, done.stdout, done.stderr)
 
+    def process_env(self) -> dict[str, str]:
+        """The environment of a gitward process of this test: its own state
+        directory and its own validator cache (a cold one at first)."""
+        return {**os.environ, "GITWARD_STATE_DIR": str(self.state),
+                "XDG_CACHE_HOME": str(self.tmp / "cache")}
+
     def subprocess(self, *argv: str) -> Result:
         done = subprocess.run([sys.executable, "-m", "gitward.cli", *argv], cwd=self.tmp,
                               capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "GITWARD_STATE_DIR": str(self.state)})
+                              env=self.process_env())
         return Result(done.returncode, done.stdout, done.stderr)
 
     def read(self, path: str) -> str:
@@ -141,8 +147,7 @@ def sync_loading(env: Env, *extra: str) -> tuple[dict[str, Any], list[str]]:
     done = subprocess.run(
         [sys.executable, "-c", _RUN.format(heavy=(*HEAVY, FULL_SYNC)), "sync", "--all",
          *env.args("--output", "json", *extra)],
-        capture_output=True, text=True, timeout=120, cwd=env.tmp,
-        env={**os.environ, "GITWARD_STATE_DIR": str(env.state)})
+        capture_output=True, text=True, timeout=120, cwd=env.tmp, env=env.process_env())
     assert done.returncode == 0, done.stdout + done.stderr
     loaded = next(line for line in done.stderr.splitlines() if line.startswith("LOADED "))
     report: dict[str, Any] = json.loads(done.stdout)["apps"][0]

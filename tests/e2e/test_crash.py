@@ -33,7 +33,7 @@ def test_sigkill_mid_sync_then_rerun_converges(env: Env, tmp_path: Path) -> None
     proc = subprocess.Popen([sys.executable, "-m", "gitward.cli", *env.args("sync", "web")],
                             cwd=env.tmp, start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL,
-                            env={**os.environ, "GITWARD_STATE_DIR": str(env.state)})
+                            env=env.process_env())
     deadline = time.monotonic() + 60
     while not started.exists():
         assert proc.poll() is None, "sync ended before it could be killed"

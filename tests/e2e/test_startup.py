@@ -1,8 +1,12 @@
 """What a one-shot `gitward sync` loads: a run that finds nothing new must not pay
 for the libraries only a change needs (libgit2, YAML, Jinja2, pydantic, SQLAlchemy), and
-must still notice drift and new commits."""
+must still notice drift and new commits. A first sync, once the user's validator
+cache holds what an earlier one built, validates without importing pydantic."""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 from .conftest import SYSTEM, Env, file_manifest, sync_loading
 
@@ -61,3 +65,33 @@ def test_removing_a_document_validates_none_of_the_others(env: Env) -> None:
     report, loaded = sync_loading(env)
     assert report["counts"]["deleted"] == 1 and not env.exists("/etc/issue")
     assert "yaml" in loaded and "pydantic" not in loaded   # motd's resource is reused
+
+
+def test_a_first_sync_with_the_users_validators_cached_imports_no_pydantic(env: Env) -> None:
+    env.commit({"gitward.yaml": SYSTEM,
+                "apps/web/files.yaml": file_manifest("motd", "/etc/motd", "hello\n")})
+    first, loaded = sync_loading(env)   # a cold cache: pydantic builds the validators
+    assert first["outcome"] == "succeeded" and "pydantic" in loaded
+    assert {p.name for p in (env.tmp / "cache" / "gitward" / "validators").glob("*/*")} >= {
+        "gitward.core.manifest.Manifest.pickle", "gitward.core.system.AppSpec.pickle",
+        "gitward.providers.file_specs.FileSpec.pickle"}
+    _new_host(env)
+    report, loaded = sync_loading(env)
+    assert report["counts"]["created"] == 1 and env.read("/etc/motd") == "hello\n"
+    assert "yaml" in loaded and "pydantic" not in loaded
+    # A bad manifest is refused as before, with its file, line and field.
+    _new_host(env)
+    env.commit({"apps/web/files.yaml": file_manifest("motd", "/etc/motd", "hi\n")
+                .replace('mode: "0644"', "mode: 644")})
+    failed = env.subprocess(*env.args("sync", "--all"))
+    assert failed.code != 0 and not env.exists("/etc/motd")
+    assert ("apps/web/files.yaml:8: spec.mode: mode must be a quoted octal string"
+            in failed.stderr), failed.stderr
+
+
+def _new_host(env: Env) -> None:
+    """No state, store or target: what a first sync starts from (the user's cache stays)."""
+    shutil.rmtree(env.state, ignore_errors=True)
+    shutil.rmtree(env.target, ignore_errors=True)
+    env.target.mkdir()
+    Path(env.store.removeprefix("sqlite:///")).unlink(missing_ok=True)

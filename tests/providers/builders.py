@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gitward.core.model import Key, Resource
+from gitward.core.validation import validate
 from gitward.providers.command import CommandProvider
 from gitward.providers.files import FilesProvider
 
@@ -13,7 +14,7 @@ from gitward.providers.files import FilesProvider
 def desired(kind: str, spec: dict[str, Any], name: str = "sample",
             target: str = "local") -> Resource:
     factory = CommandProvider if kind == "Command" else FilesProvider
-    model = factory.spec_models[kind].model_validate(spec)
+    model = validate(factory.spec_models[kind], spec)
     described = factory.describe(kind, model)
     return Resource(Key(kind, target, name), described.spec, claim=described.claim,
                     sensitive=described.sensitive)

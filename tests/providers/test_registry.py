@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import TypeAdapter
+
 from gitward.providers import kind_registry, provider_classes
 from gitward.providers.command import CommandProvider
 from gitward.providers.files import FilesProvider
@@ -22,7 +24,7 @@ def test_each_kind_maps_to_its_provider() -> None:
 
 def test_every_kind_has_a_strict_documented_schema() -> None:
     for kind, cls in kind_registry().items():
-        schema = cls.spec_models[kind].model_json_schema()
+        schema = TypeAdapter(cls.spec_models[kind]).json_schema()
         assert schema["additionalProperties"] is False, kind
         undocumented = [name for name, field in schema["properties"].items()
                         if "description" not in field]

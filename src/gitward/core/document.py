@@ -1,7 +1,7 @@
 """One parsed YAML document and where it came from.
 
-Kept apart from the pydantic manifest models so that reading the repository
-(and the fast path of a sync whose render is cached) does not pay for them.
+Kept apart from the manifest's envelope (`core.manifest`) so that reading the
+repository (and the fast path of a sync whose render is cached) does not load it.
 """
 
 from __future__ import annotations

@@ -15,28 +15,34 @@ every later error can name file and line.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from gitward.core.document import API_VERSION, NAME_PATTERN, Document
 
 __all__ = ["API_VERSION", "NAME_PATTERN", "Document", "Manifest", "Metadata"]
 
+# Dataclasses that pydantic checks (`core.validation`), not BaseModels: a
+# first sync validates every manifest, and needs no more of pydantic than
+# its compiled validators for that.
+_STRICT = {"extra": "forbid"}
 
 
-class Metadata(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+@dataclass(kw_only=True)
+class Metadata:
+    __pydantic_config__ = _STRICT
 
-    name: str = Field(pattern=NAME_PATTERN, description="Unique per kind within a target.")
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    name: str = field(metadata={"pattern": NAME_PATTERN,
+                                "description": "Unique per kind within a target."})
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
 
 
-class Manifest(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+@dataclass(kw_only=True)
+class Manifest:
+    __pydantic_config__ = _STRICT
 
-    apiVersion: str = Field(pattern=r"^gitward/v1$")
+    apiVersion: str = field(metadata={"pattern": r"^gitward/v1$"})
     kind: str
     metadata: Metadata
-    spec: dict[str, Any] = Field(default_factory=dict)
+    spec: dict[str, Any] = field(default_factory=dict)

@@ -23,8 +23,6 @@ from gitward.core.document import Document
 from gitward.core.model import Change, Health, Key, Plan, Resource, Result, Run
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from gitward.core.system import AppSpec
 
 __all__ = ["AppState", "AuthStore", "Backupable", "BatchApplicable", "Described", "Provider",
@@ -75,11 +73,11 @@ class ProviderFactory(Protocol):
     @property
     def kinds(self) -> frozenset[str]: ...
     @property
-    def spec_models(self) -> Mapping[str, type[BaseModel]]: ...
+    def spec_models(self) -> Mapping[str, type[Any]]: ...   # pydantic-checked classes
 
     def __call__(self, connection: Any) -> Provider: ...
 
-    def describe(self, kind: str, spec: BaseModel) -> Described: ...
+    def describe(self, kind: str, spec: Any) -> Described: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,9 @@ Target`` documents) and in any ``*.yaml`` under ``gitward.d/``. An agent is
 started with only the repository; everything here comes from the commit.
 
 The specs are plain dataclasses, so that a command whose map comes from the
-cache (a pickle of these) never imports pydantic. Pydantic checks them only
-when a map is read from Git, through `validate_spec`: it takes a field's
+cache (a pickle of these) never imports pydantic. They are checked only when a
+map is read from Git, through `validate_spec` (a validator pydantic compiles
+once, see `core.validation`): pydantic takes a field's
 constraints and description from its ``metadata`` and the class's settings
 from ``__pydantic_config__``, and reports a ``ValueError`` raised in
 ``__post_init__`` as a validation error at the spec that raised it.
@@ -23,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from gitward.core.document import NAME_PATTERN
+from gitward.core.validation import validate, validator
 
 if TYPE_CHECKING:
-    from pydantic import ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter
+    from pydantic import ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
     from pydantic.json_schema import JsonSchemaValue
     from pydantic_core import CoreSchema
 
@@ -36,7 +38,6 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _STRICT: ConfigDict = {"extra": "forbid"}
 _Spec = TypeVar("_Spec")
-_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}   # validators of the specs, by class
 
 
 def parse_duration(value: Any) -> float:
@@ -85,24 +86,14 @@ def validate_spec(spec: type[_Spec], data: Any) -> _Spec:
     >>> validate_spec(SyncPolicy, {"interval": "5m"}).interval
     300.0
     """
-    validated: _Spec = _adapter(spec).validate_python(data)
-    return validated
+    return validate(spec, data)
 
 
 def build_validators() -> None:
-    """Build the system map's validators now (a command that knows it will read
-    the map from Git does it while it waits for the fetch)."""
+    """Build (or take from the cache) the system map's validators now: a command
+    that knows it will read the map from Git does it while it waits for the fetch."""
     for spec in (AppSpec, TargetSpec):
-        _adapter(spec)
-
-
-def _adapter(spec: type[_Spec]) -> TypeAdapter[_Spec]:
-    adapter = _ADAPTERS.get(spec)
-    if adapter is None:  # only a command that validates pays for pydantic (~80 ms)
-        from pydantic import TypeAdapter
-
-        adapter = _ADAPTERS[spec] = TypeAdapter(spec)
-    return adapter
+        validator(spec)
 
 
 @dataclass(kw_only=True)

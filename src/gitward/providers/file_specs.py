@@ -6,8 +6,10 @@ names, before any target is touched: the path must be absolute and stay below
 ``/`` (`normalise_target_path`), a mode must be a quoted octal string (YAML
 reads an unquoted 0644 as the number 420), owner and group are names or
 numeric ids, and a File has exactly one of ``content`` and ``content_base64``.
-`FilesProvider.describe` then turns the checked model into the spec the
-planner compares; `gitward schema` publishes these models as JSON Schema.
+`FilesProvider.describe` then turns the checked spec into the plain data the
+planner compares; `gitward schema` publishes these classes as JSON Schema.
+They are dataclasses that pydantic checks (`core.validation`): a first sync
+validates every File without importing pydantic's model machinery.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-
 from gitward.core.errors import PathEscapeError
+from gitward.core.validation import Check
 from gitward.providers.paths import normalise_target_path
 
 __all__ = ["DirectorySpec", "FileSpec", "OwnerRef", "SymlinkSpec", "TargetPath"]
@@ -60,32 +62,39 @@ def _owner(value: Any) -> int | str | None:
     return int(text) if text.isdigit() else text
 
 
-TargetPath = Annotated[str, AfterValidator(_target_path),
-                       Field(description="Absolute path on the target, e.g. /etc/motd.")]
-OwnerRef = Annotated[int | str | None, BeforeValidator(_owner)]
+TargetPath = Annotated[str, Check(after=_target_path)]
+OwnerRef = Annotated[int | str | None, Check(before=_owner)]
+Mode = Annotated[str, Check(before=_mode)]
+_PATH = "Absolute path on the target, e.g. /etc/motd."
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+@dataclass(kw_only=True)
+class _Spec:
+    __pydantic_config__ = {"extra": "forbid"}
 
-    path: TargetPath
-    owner: OwnerRef = Field(None, description="User name or numeric uid; unset leaves it alone.")
-    group: OwnerRef = Field(None, description="Group name or numeric gid; unset leaves it alone.")
+    path: TargetPath = field(metadata={"description": _PATH})
+    owner: OwnerRef = field(default=None, metadata={
+        "description": "User name or numeric uid; unset leaves it alone."})
+    group: OwnerRef = field(default=None, metadata={
+        "description": "Group name or numeric gid; unset leaves it alone."})
 
 
+@dataclass(kw_only=True)
 class FileSpec(_Spec):
     """A regular file with exactly this content, mode and owner."""
 
-    content: str | None = Field(None, description="Text content (UTF-8).")
-    content_base64: str | None = Field(None, description="Binary content, base64-encoded.")
-    source: str | None = Field(None, description="Repository file the content was read from "
-                                                 "(informational; set by the renderer).")
-    mode: Annotated[str, BeforeValidator(_mode)] = Field(
-        "0644", description='Octal permission bits as a string, e.g. "0644".')
-    sensitive: bool = Field(False, description="Never show or store the content (secrets).")
+    content: str | None = field(default=None, metadata={"description": "Text content (UTF-8)."})
+    content_base64: str | None = field(default=None, metadata={
+        "description": "Binary content, base64-encoded."})
+    source: str | None = field(default=None, metadata={
+        "description": "Repository file the content was read from (informational; set by "
+                       "the renderer)."})
+    mode: Mode = field(default="0644", metadata={
+        "description": 'Octal permission bits as a string, e.g. "0644".'})
+    sensitive: bool = field(default=False, metadata={
+        "description": "Never show or store the content (secrets)."})
 
-    @model_validator(mode="after")
-    def _one_content(self) -> FileSpec:
+    def __post_init__(self) -> None:
         if (self.content is None) == (self.content_base64 is None):
             raise ValueError("give exactly one of content and content_base64")
         if self.content_base64 is not None:
@@ -93,18 +102,20 @@ class FileSpec(_Spec):
                 base64.b64decode(self.content_base64, validate=True)
             except binascii.Error as exc:
                 raise ValueError(f"content_base64 is not valid base64: {exc}") from None
-        return self
 
 
+@dataclass(kw_only=True)
 class DirectorySpec(_Spec):
     """A directory with this mode and owner. Pruning it fails while it is not empty."""
 
-    mode: Annotated[str, BeforeValidator(_mode)] = Field(
-        "0755", description='Octal permission bits as a string, e.g. "0755".')
+    mode: Mode = field(default="0755", metadata={
+        "description": 'Octal permission bits as a string, e.g. "0755".'})
 
 
+@dataclass(kw_only=True)
 class SymlinkSpec(_Spec):
     """A symbolic link at `path` pointing at `target` (stored as written)."""
 
-    target: str = Field(min_length=1, pattern=r"^[^\x00]+$",
-                        description="What the link points at, absolute or relative.")
+    target: str = field(metadata={
+        "min_length": 1, "pattern": r"^[^\x00]+$",
+        "description": "What the link points at, absolute or relative."})

@@ -38,12 +38,13 @@ import errno
 import hashlib
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from gitward.core.diff import diff_specs
 from gitward.core.errors import GitwardError
 from gitward.core.model import Action, Change, DiffItem, Health, Key, Resource
 from gitward.core.seams import Described
+from gitward.core.validation import as_data
 from gitward.providers.connection import Connection, FileStat, FileWrite
 from gitward.providers.errors import ProviderError, TargetIOError
 from gitward.providers.file_content import (
@@ -56,9 +57,6 @@ from gitward.providers.file_content import (
 )
 from gitward.providers.file_facts import cached_sha, shown_id, stat_facts
 from gitward.providers.spec_models import SpecModels
-
-if TYPE_CHECKING:
-    from pydantic import BaseModel
 
 __all__ = ["FilesProvider"]
 
@@ -77,7 +75,7 @@ class FilesProvider:
     """
 
     kinds: ClassVar[frozenset[str]] = frozenset(_TYPE_OF_KIND)
-    spec_models: ClassVar[Mapping[str, type[BaseModel]]] = SpecModels(
+    spec_models: ClassVar[Mapping[str, type[Any]]] = SpecModels(
         "gitward.providers.file_specs",
         {"File": "FileSpec", "Directory": "DirectorySpec", "Symlink": "SymlinkSpec"})
 
@@ -85,9 +83,9 @@ class FilesProvider:
         self.connection = connection
 
     @classmethod
-    def describe(cls, kind: str, spec: BaseModel) -> Described:
+    def describe(cls, kind: str, spec: Any) -> Described:
         """The normalised spec the planner compares, its claim and secret fields."""
-        data = spec.model_dump(exclude_none=True, exclude={"sensitive"})
+        data = as_data(spec, exclude=("sensitive",))
         if kind == "File":
             data["sha256"] = hashlib.sha256(file_bytes(data)).hexdigest()
         secret = getattr(spec, "sensitive", False)

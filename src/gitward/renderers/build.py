@@ -7,7 +7,7 @@ that names file, line and field and says what to do:
 1. the envelope (`core.manifest.Manifest`): a mapping with ``apiVersion:
    gitward/v1``, a ``kind``, ``metadata.name`` and no unknown top-level field;
 2. the kind: one that some provider registered (`KindRegistry`);
-3. the spec: the kind's pydantic model, which the kind's provider then
+3. the spec: the kind's model (a class pydantic checks), which the kind's provider then
    `describe`s as plain data with its claim and secret fields.
 
 gitward's own annotations (wave, depends-on, prune, target) become fields of
@@ -24,10 +24,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, get_args
+from typing import Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, ValidationError
 
 from gitward.core.errors import ManifestError
 from gitward.core.manifest import API_VERSION, NAME_PATTERN, Document, Manifest
@@ -35,6 +34,7 @@ from gitward.core.model import Key, Origin, Resource
 from gitward.core.plan import check_unique
 from gitward.core.seams import Described
 from gitward.core.system import AppSpec
+from gitward.core.validation import fields_at, is_unknown_field, problem, validate
 
 __all__ = ["ANNOTATIONS", "KindInfo", "KindProvider", "KindRegistry", "to_resources"]
 
@@ -44,7 +44,7 @@ PRUNE = "gitward/prune"
 TARGET = "gitward/target"
 ANNOTATIONS = (WAVE, DEPENDS_ON, PRUNE, TARGET)
 _NAME = re.compile(NAME_PATTERN)
-_Model = TypeVar("_Model", bound=BaseModel)
+_Model = TypeVar("_Model")
 
 
 class KindProvider(Protocol):
@@ -53,9 +53,9 @@ class KindProvider(Protocol):
     planner compares. A provider class (`core.seams.ProviderFactory`) is one."""
 
     @property
-    def spec_models(self) -> Mapping[str, type[BaseModel]]: ...
+    def spec_models(self) -> Mapping[str, type[Any]]: ...
 
-    def describe(self, kind: str, spec: BaseModel) -> Described: ...
+    def describe(self, kind: str, spec: Any) -> Described: ...
 
 
 # Kind name -> its provider, e.g. ``{"File": FilesProvider}``. Provider
@@ -73,14 +73,14 @@ class KindInfo:
     """
 
     name: str
-    spec_model: type[BaseModel]
-    describer: Callable[[str, BaseModel], Described]
+    spec_model: type[Any]
+    describer: Callable[[str, Any], Described]
 
     @property
-    def spec_models(self) -> Mapping[str, type[BaseModel]]:
+    def spec_models(self) -> Mapping[str, type[Any]]:
         return {self.name: self.spec_model}
 
-    def describe(self, kind: str, spec: BaseModel) -> Described:
+    def describe(self, kind: str, spec: Any) -> Described:
         return self.describer(kind, spec)
 
 
@@ -131,12 +131,12 @@ def _envelope(doc: Document) -> Manifest:
 def _validated(doc: Document, model: type[_Model], data: Any,
                prefix: tuple[str, ...]) -> _Model:
     try:
-        return model.model_validate(data)
+        return validate(model, data)
     except ValidationError as err:
         raise _schema_error(doc, model, err, prefix) from None
 
 
-def _schema_error(doc: Document, model: type[BaseModel], err: ValidationError,
+def _schema_error(doc: Document, model: type[Any], err: ValidationError,
                   prefix: tuple[str, ...]) -> ManifestError:
     """The first problem pydantic found, at its field's own line."""
     first = err.errors(include_url=False)[0]
@@ -147,13 +147,13 @@ def _schema_error(doc: Document, model: type[BaseModel], err: ValidationError,
     return _error(doc, [*prefix, *first["loc"]], message)
 
 
-def _problem(model: type[BaseModel], error: ErrorDetails, prefix: tuple[str, ...]) -> str:
+def _problem(model: type[Any], error: ErrorDetails, prefix: tuple[str, ...]) -> str:
     loc = (*prefix, *error["loc"])
     kind = error["type"]
     if kind == "missing":
         return "is required; add it"
-    if kind == "extra_forbidden":
-        known = _field_names(model, error["loc"][:-1])
+    if is_unknown_field(error):
+        known = fields_at(model, error["loc"][:-1])
         listing = f"; known fields here: {', '.join(known)}" if known else ""
         return f"unknown field{listing}"
     if loc == ("apiVersion",):
@@ -163,32 +163,7 @@ def _problem(model: type[BaseModel], error: ErrorDetails, prefix: tuple[str, ...
                 "letter or digit")
     if kind == "string_type" and loc[:2] == ("metadata", "annotations"):
         return f'must be text; write it in quotes, e.g. "{error["input"]}"'
-    return str(error["msg"])
-
-
-def _field_names(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
-    """The field names the model expects at `loc`, if they can be told."""
-    current: type[BaseModel] | None = model
-    for part in loc:
-        if current is None:
-            return []
-        if isinstance(part, int):
-            continue  # a list item: its model was taken from the list's annotation
-        field = current.model_fields.get(part)
-        current = _nested_model(field.annotation) if field is not None else None
-    if current is None:
-        return []
-    return [field.alias or name for name, field in current.model_fields.items()]
-
-
-def _nested_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in get_args(annotation):
-        found = _nested_model(argument)
-        if found is not None:
-            return found
-    return None
+    return problem(error)
 
 
 def _wave(doc: Document, value: str | None) -> int:
