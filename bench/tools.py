@@ -95,6 +95,8 @@ class Gitward(Tool):
         super().prepare()
         # Bytecode, as a wheel install leaves it: an editable install run with
         # PYTHONDONTWRITEBYTECODE would otherwise compile gitward on every run.
+        # Its other per-installation artefact, the validators pydantic compiles
+        # (kept under HOME/.cache, which rounds share), is built by the warm-up.
         import gitward
 
         subprocess.run([sys.executable, "-m", "compileall", "-q",

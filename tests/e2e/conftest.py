@@ -125,7 +125,7 @@ class Env:
                 for p in sorted(self.target.rglob("*")) if p.is_file()}
 
 
-HEAVY = ("pygit2", "yaml", "jinja2", "pydantic", "sqlalchemy", "alembic")
+HEAVY = ("pygit2", "yaml", "jinja2", "pydantic", "pydantic_core", "sqlalchemy", "alembic")
 FULL_SYNC = "gitward.engine.render"   # loaded by a full sync, never by the seal's
 
 # The CLI in a fresh interpreter; at exit it reports which heavy modules were loaded.

@@ -123,8 +123,8 @@ def test_a_class_pickle_could_not_find_by_name_is_not_kept(tmp_path: Path) -> No
 def test_the_default_folder_follows_xdg_cache_home(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert FileValidatorCache.default().folder.parent == tmp_path / "gitward" / "validators"
+    assert FileValidatorCache().folder.parent == tmp_path / "gitward" / "validators"
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/is/ignored")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert FileValidatorCache.default().folder.parent == (
+    assert FileValidatorCache().folder.parent == (
         tmp_path / "home" / ".cache" / "gitward" / "validators")

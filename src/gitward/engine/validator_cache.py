@@ -15,7 +15,7 @@ entry cannot be read, the validator is built again and the entry replaced.
 A cache that cannot be written is not an error: validators are then built
 once per process, as without one.
 
->>> use_cache(FileValidatorCache.default())   # the console script does this  # doctest: +SKIP
+>>> use_cache(FileValidatorCache())   # the console script does this  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,20 +35,24 @@ _Sources = dict[str, tuple[int, int]]   # file -> (mtime_ns, size)
 
 
 class FileValidatorCache:
-    """A `core.validation.ValidatorCache` in one folder."""
+    """A `core.validation.ValidatorCache` in `folder`, or (None) in the user's
+    cache folder for this pydantic-core and Python, found when first used: a
+    command that validates nothing never imports pydantic-core."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, folder: Path | None = None) -> None:
+        self._folder = folder
 
-    @classmethod
-    def default(cls) -> FileValidatorCache:
-        import pydantic_core
+    @property
+    def folder(self) -> Path:
+        if self._folder is None:
+            import pydantic_core
 
-        home = os.environ.get("XDG_CACHE_HOME", "")
-        # The XDG spec says to ignore a relative XDG_CACHE_HOME.
-        base = Path(home) if os.path.isabs(home) else Path.home() / ".cache"
-        version = f"{pydantic_core.__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
-        return cls(base / "gitward" / "validators" / version)
+            home = os.environ.get("XDG_CACHE_HOME", "")
+            # The XDG spec says to ignore a relative XDG_CACHE_HOME.
+            base = Path(home) if os.path.isabs(home) else Path.home() / ".cache"
+            version = f"{pydantic_core.__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
+            self._folder = base / "gitward" / "validators" / version
+        return self._folder
 
     def load(self, model: type[Any]) -> Any:
         try:
@@ -63,6 +66,8 @@ class FileValidatorCache:
     def save(self, model: type[Any], validator: Any) -> None:
         if getattr(sys.modules.get(model.__module__), model.__qualname__, None) is not model:
             return   # a class pickle could not find again by its name
+        import tempfile  # only a command that built a validator writes one
+
         try:
             packed = pickle.dumps(validator, protocol=pickle.HIGHEST_PROTOCOL)
             sources = _sources(model, validator.__reduce__()[1][0])
@@ -79,7 +84,7 @@ class FileValidatorCache:
 
 def use_default_cache() -> None:
     """Keep this process's validators in the user's cache folder."""
-    use_cache(FileValidatorCache.default())
+    use_cache(FileValidatorCache())
 
 
 def _unchanged(sources: _Sources) -> bool:
