@@ -128,3 +128,18 @@ def test_the_default_folder_follows_xdg_cache_home(tmp_path: Path,
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert FileValidatorCache().folder.parent == (
         tmp_path / "home" / ".cache" / "gitward" / "validators")
+
+
+def test_a_user_without_a_home_folder_still_validates(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import pwd
+
+    def no_entry(uid: int) -> Any:
+        raise KeyError(uid)
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    cache = FileValidatorCache()
+    cache.save(FileSpec, TypeAdapter(FileSpec).validator)
+    assert cache.load(FileSpec) is None

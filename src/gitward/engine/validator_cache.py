@@ -75,8 +75,8 @@ class FileValidatorCache:
             with tempfile.NamedTemporaryFile(dir=self.folder, prefix=".tmp-", delete=False) as f:
                 f.write(pickle.dumps((sources, packed), protocol=pickle.HIGHEST_PROTOCOL))
             os.replace(f.name, self._path(model))
-        except (OSError, pickle.PicklingError, TypeError, AttributeError):
-            return   # the cache is only a shortcut
+        except Exception:  # no home, no room, a schema pickle cannot hold: only a shortcut
+            return
 
     def _path(self, model: type[Any]) -> Path:
         return self.folder / f"{model.__module__}.{model.__qualname__}.pickle"
