@@ -42,12 +42,13 @@ class ValidatorCache(Protocol):
     def save(self, model: type[Any], validator: SchemaValidator) -> None: ...
 
 
-_cache: list[ValidatorCache] = []
+_cache: ValidatorCache | None = None
 
 
 def use_cache(cache: ValidatorCache | None) -> None:
     """Take validators from `cache`, and keep new ones there (None: none)."""
-    _cache[:] = [cache] if cache is not None else []
+    global _cache
+    _cache = cache
 
 
 def validate(model: type[_Spec], data: Any) -> _Spec:
@@ -63,7 +64,7 @@ def validator(model: type[Any]) -> Any:
     or built now (and then kept)."""
     found = _BUILT.get(model)
     if found is None:
-        cache = _cache[0] if _cache else None
+        cache = _cache
         found = cache.load(model) if cache is not None else None
         if found is None:
             from pydantic import TypeAdapter

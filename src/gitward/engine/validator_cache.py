@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from gitward.core.validation import use_cache
+from gitward.xdg import base_dir
 
 __all__ = ["FileValidatorCache", "use_default_cache"]
 
@@ -47,11 +48,8 @@ class FileValidatorCache:
         if self._folder is None:
             import pydantic_core
 
-            home = os.environ.get("XDG_CACHE_HOME", "")
-            # The XDG spec says to ignore a relative XDG_CACHE_HOME.
-            base = Path(home) if os.path.isabs(home) else Path.home() / ".cache"
             version = f"{pydantic_core.__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
-            self._folder = base / "gitward" / "validators" / version
+            self._folder = base_dir("XDG_CACHE_HOME", ".cache") / "gitward" / "validators" / version
         return self._folder
 
     def load(self, model: type[Any]) -> Any:

@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitward.core.errors import StoreError
+from gitward.xdg import base_dir
 
 if TYPE_CHECKING:
     from gitward.core.seams import Store
@@ -53,10 +53,7 @@ def default_store_url() -> str:
     configured = os.environ.get("GITWARD_STORE")
     if configured:
         return configured
-    state_home = os.environ.get("XDG_STATE_HOME", "")
-    # The XDG spec says to ignore a relative XDG_STATE_HOME.
-    base = Path(state_home) if os.path.isabs(state_home) else Path.home() / ".local" / "state"
-    directory = base / "gitward"
+    directory = base_dir("XDG_STATE_HOME", ".local/state") / "gitward"
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
