@@ -37,12 +37,14 @@ class AppBusyError(GitwardError):
 
 
 def default_state_dir() -> Path:
-    """``$GITWARD_STATE_DIR``, else ``$XDG_STATE_HOME/gitward`` (~/.local/state/gitward)."""
+    """``$GITWARD_STATE_DIR``, else ``$XDG_STATE_HOME/gitward`` (~/.local/state/gitward;
+    a relative ``$XDG_STATE_HOME`` is ignored, as for the store's default)."""
     explicit = os.environ.get("GITWARD_STATE_DIR")
     if explicit:
         return Path(explicit).expanduser()
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base).expanduser() / "gitward"
+    from gitward.xdg import base_dir
+
+    return base_dir("XDG_STATE_HOME", ".local/state") / "gitward"
 
 
 class FetchAhead:
