@@ -1,7 +1,8 @@
 """One benchmark run: the selected tools, each N, every scenario, interleaved.
 
 For each N a fresh workspace gets one origin repository (bench/repo.py) and
-one folder per tool. Then rounds: round 0 is the warm-up (not counted),
+one folder per tool; workspaces are deleted when the whole run is over, never
+between measured runs (see `Tool.reset`). Then rounds: round 0 is the warm-up (not counted),
 rounds 1..runs are measured. In every round each tool starts from a bare
 host, and for each scenario the repository changes once and then every
 tool runs it in turn, in an order that rotates from round to round, so that
@@ -86,20 +87,23 @@ def run_suite(settings: Settings, peers: PeerEnv | None = None,
     results = Results(settings)
     names = _runnable(settings.tools, peers, results)
     slowest: dict[str, tuple[int, float]] = {}   # tool -> (N, slowest warm-up run)
-    for n in settings.ns:
-        now = [name for name in names if _within_budget(name, n, slowest, settings, results)]
-        if not now:
-            continue
-        base = Path(tempfile.mkdtemp(prefix=f"gitward-bench-{n}-", dir=settings.workdir))
-        try:
+    bases: list[Path] = []   # deleted at the end, not between runs (see Tool.reset)
+    try:
+        for n in settings.ns:
+            now = [name for name in names if _within_budget(name, n, slowest, settings, results)]
+            if not now:
+                continue
+            base = Path(tempfile.mkdtemp(prefix=f"gitward-bench-{n}-", dir=settings.workdir))
+            bases.append(base)
             log(f"N={n}: {', '.join(now)}; {settings.runs} measured round(s)"
                 f"{' after a warm-up' if settings.warmup else ''}; workspace {base}")
             _bench_n(n, now, base, peers, settings, results, slowest, log)
-        finally:
+            for name in now:
+                results.measured_n.setdefault(name, []).append(n)
+    finally:
+        results.seconds = time.perf_counter() - started
+        for base in bases:
             shutil.rmtree(base, ignore_errors=True)
-        for name in now:
-            results.measured_n.setdefault(name, []).append(n)
-    results.seconds = time.perf_counter() - started
     return results
 
 

@@ -17,6 +17,7 @@ import pytest
 from bench.__main__ import main
 from bench.check import tree_difference
 from bench.suite import TOOLS, Results, Settings, run_suite
+from bench.tools import Floor, Workspace
 
 from bench import peer_env, report
 
@@ -80,6 +81,20 @@ def test_the_tree_compare_sees_bytes_modes_and_strays(tmp_path: Path) -> None:
     (got / "d0" / "f0.txt").write_text("same\n")
     (got / "d0" / "stray.txt").write_text("x")
     assert tree_difference(want, got).startswith("only in target: d0/stray.txt")
+
+
+def test_a_reset_leaves_a_bare_host_and_deletes_nothing_until_the_end(tmp_path: Path) -> None:
+    tool = Floor(Workspace(tmp_path, tmp_path / "origin.git"))
+    tool.reset()
+    (tool.target / "d0").mkdir()
+    (tool.target / "d0" / "f0.txt").write_text("round 1\n")
+    (tool.state / "checkout").mkdir()
+
+    tool.reset()
+    assert list(tool.target.iterdir()) == [] and list(tool.state.iterdir()) == []
+    aside = sorted(p.relative_to(tool.ws.trash).parts[1:] for p in tool.ws.trash.rglob("*")
+                   if p.is_file() or p.name == "checkout")
+    assert aside == [("state", "checkout"), ("target", "d0", "f0.txt")]
 
 
 def test_the_command_line_quick_mode_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
