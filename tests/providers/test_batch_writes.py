@@ -193,9 +193,10 @@ def test_a_barrier_that_fails_fails_every_write_and_keeps_the_old_bytes(
 
 # -- the barrier ----------------------------------------------------------------
 
-def counting(monkeypatch: pytest.MonkeyPatch, result: int = 0
+def counting(monkeypatch: pytest.MonkeyPatch, result: int = 0, dirty_kb: int = 0
              ) -> tuple[list[int], list[int]]:
-    """Count fsync and syncfs calls (syncfs answering `result`)."""
+    """Count fsync and syncfs calls (syncfs answering `result`), on a host
+    with `dirty_kb` of unwritten data."""
     fsyncs: list[int] = []
     syncfs_calls: list[int] = []
     real_fsync: Callable[[int], None] = os.fsync
@@ -213,6 +214,7 @@ def counting(monkeypatch: pytest.MonkeyPatch, result: int = 0
 
     monkeypatch.setattr(durable.os, "fsync", fsync)
     monkeypatch.setattr(durable, "_syncfs", lambda: syncfs)
+    monkeypatch.setattr(durable, "dirty_kb", lambda: dirty_kb)
     return fsyncs, syncfs_calls
 
 
@@ -257,3 +259,34 @@ def test_a_failed_syncfs_falls_back_to_an_fsync_each(tmp_path: Path,
     fsyncs, syncfs_calls = counting(monkeypatch, result=-1)
     durable.make_durable(make_files(tmp_path, 12))
     assert (len(syncfs_calls), len(fsyncs)) == (1, 12)
+
+
+def test_on_a_host_with_much_unwritten_data_each_file_is_fsynced_instead(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # syncfs would write back what other programs left dirty: 40 MB here.
+    fsyncs, syncfs_calls = counting(monkeypatch, dirty_kb=40_000)
+    durable.make_durable(make_files(tmp_path, 100))
+    assert (len(fsyncs), syncfs_calls) == (100, [])
+
+    # The same batch on a quiet host takes one syncfs.
+    fsyncs, syncfs_calls = counting(monkeypatch, dirty_kb=100)
+    durable.make_durable(make_files(tmp_path, 100))
+    assert (len(fsyncs), len(syncfs_calls)) == (0, 1)
+
+
+def test_a_file_that_cannot_be_fsynced_fails_the_barrier_by_its_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    counting(monkeypatch, dirty_kb=40_000)
+    paths = make_files(tmp_path, 30)
+    os.unlink(paths[17])
+    with pytest.raises(FileNotFoundError) as raised:
+        durable.make_durable(paths)
+    assert raised.value.filename == paths[17]
+
+
+def test_the_hosts_unwritten_data_is_read_from_proc_meminfo() -> None:
+    if not os.path.exists("/proc/meminfo"):
+        assert durable.dirty_kb() is None
+        return
+    found = durable.dirty_kb()
+    assert isinstance(found, int) and found >= 0
