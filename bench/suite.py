@@ -1,9 +1,9 @@
 """One benchmark run: the selected tools, each N, every scenario, interleaved.
 
 For each N a fresh workspace gets one origin repository (bench/repo.py) and
-one folder per tool; workspaces are deleted when the whole run is over, never
-between measured runs (see `Tool.reset`). Then rounds: round 0 is the warm-up (not counted),
-rounds 1..runs are measured. In every round each tool starts from a bare
+one folder per tool; workspaces are deleted when the whole run is over,
+never between measured runs (see `Tool.reset`). Then rounds: round 0 is the
+warm-up (not counted), rounds 1..runs are measured. In every round each tool starts from a bare
 host, and for each scenario the repository changes once and then every
 tool runs it in turn, in an order that rotates from round to round, so that
 drift of a shared, noisy machine hits all tools alike:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitward.core.errors import GitwardError
 from gitward.core.seams import Provider, Snapshot, Store
+from gitward.xdg import base_dir
 
 if TYPE_CHECKING:
     from gitward.core.system import AppSpec, SystemSpec, TargetSpec
@@ -42,8 +43,6 @@ def default_state_dir() -> Path:
     explicit = os.environ.get("GITWARD_STATE_DIR")
     if explicit:
         return Path(explicit).expanduser()
-    from gitward.xdg import base_dir
-
     return base_dir("XDG_STATE_HOME", ".local/state") / "gitward"
 
 
